@@ -1,0 +1,12 @@
+//! Haihe's domain types: identifiers, time and the normalized records every protocol maps into.
+//!
+//! Nothing here does IO. Protocol crates produce these types; the pipeline, store and API consume
+//! them. Field names of the record types are the column names of DESIGN.md §4.
+
+mod sample;
+mod time;
+mod vin;
+
+pub use sample::{Motor, VehicleSample, quality};
+pub use time::{BEIJING_OFFSET_SECS, CivilTime, Timestamp};
+pub use vin::{Vin, VinError};
