@@ -19,6 +19,9 @@ mod report;
 mod sample;
 mod value;
 
+#[cfg(test)]
+mod proptests;
+
 pub use body::{
     Activation, ActivationResponse, Control, KeyExchange, Logout, Param, ParamList, ParamQuery,
     ParamValue, PlatformLogin, TerminalControl, Upgrade, VehicleLogin2016, VehicleLogin2025,

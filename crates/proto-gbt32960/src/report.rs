@@ -163,7 +163,8 @@ fixed! { "vehicle"
         /// 2016 defines no sentinel for it.
         insulation_kohm: Scaled<u16, 0, 1, false>,
         accelerator_pct: Num8,
-        brake: Brake,
+        /// 0–100 % travel; 101 (shown as `on`) = brake on without a travel value.
+        brake_pct: Brake,
     }
 }
 
@@ -607,9 +608,11 @@ impl ProbeGroup {
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             no: r.u8("temperatures.no")?,
-            probes_c: List::read::<u16>(r, "temperatures.probe_count", 1, |r| {
-                TempC::read(r, "temperatures.probe")
-            })?,
+            probes_c: List::read_values::<u16>(
+                r,
+                "temperatures.probe_count",
+                "temperatures.probe",
+            )?,
         })
     }
 
@@ -764,9 +767,11 @@ impl Report2016 {
                     voltage_v: Scaled::read(r, "fuel_cell.voltage_v")?,
                     current_a: Scaled::read(r, "fuel_cell.current_a")?,
                     consumption_kg_per_100km: Scaled::read(r, "fuel_cell.consumption")?,
-                    probe_temps_c: List::read::<u16>(r, "fuel_cell.probe_count", 1, |r| {
-                        Scaled::read(r, "fuel_cell.probe_temp")
-                    })?,
+                    probe_temps_c: List::read_values::<u16>(
+                        r,
+                        "fuel_cell.probe_count",
+                        "fuel_cell.probe_temp",
+                    )?,
                     tail: FuelCellTail2016::read(r)?,
                 }),
                 0x04 => Block2016::Engine(Engine2016::read(r)?),
@@ -785,11 +790,10 @@ impl Report2016 {
                             current_a: Scaled::read(r, "cell_voltages.current_a")?,
                             total_cells: Scaled::read(r, "cell_voltages.total_cells")?,
                             start_index: Scaled::read(r, "cell_voltages.start_index")?,
-                            cells_v: List::read::<u8>(
+                            cells_v: List::read_values::<u8>(
                                 r,
                                 "cell_voltages.frame_cell_count",
-                                2,
-                                |r| CellV::read(r, "cell_voltages.cell"),
+                                "cell_voltages.cell",
                             )?,
                         })
                     })?,
@@ -938,9 +942,11 @@ impl Report2025 {
                             no: Scaled::read(r, "pack_voltages.no")?,
                             voltage_v: Scaled::read(r, "pack_voltages.voltage_v")?,
                             current_a: Scaled::read(r, "pack_voltages.current_a")?,
-                            cells_v: List::read::<u16>(r, "pack_voltages.unit_count", 2, |r| {
-                                CellV::read(r, "pack_voltages.unit")
-                            })?,
+                            cells_v: List::read_values::<u16>(
+                                r,
+                                "pack_voltages.unit_count",
+                                "pack_voltages.unit",
+                            )?,
                         })
                     })?,
                 }),
@@ -961,9 +967,11 @@ impl Report2025 {
                             h2_inlet_pressure_kpa: Scaled::read(r, "stacks.h2_inlet_pressure")?,
                             air_inlet_pressure_kpa: Scaled::read(r, "stacks.air_inlet_pressure")?,
                             air_inlet_temp_c: Scaled::read(r, "stacks.air_inlet_temp")?,
-                            coolant_temps_c: List::read::<u16>(r, "stacks.probe_count", 1, |r| {
-                                TempC::read(r, "stacks.probe")
-                            })?,
+                            coolant_temps_c: List::read_values::<u16>(
+                                r,
+                                "stacks.probe_count",
+                                "stacks.probe",
+                            )?,
                         })
                     })?,
                 }),
@@ -971,12 +979,16 @@ impl Report2025 {
                     system_no: Scaled::read(r, "super_capacitor.system_no")?,
                     total_voltage_v: Scaled::read(r, "super_capacitor.voltage_v")?,
                     total_current_a: Scaled::read(r, "super_capacitor.current_a")?,
-                    cells_v: List::read::<u16>(r, "super_capacitor.cell_count", 2, |r| {
-                        CellV::read(r, "super_capacitor.cell")
-                    })?,
-                    probes_c: List::read::<u16>(r, "super_capacitor.probe_count", 1, |r| {
-                        TempC::read(r, "super_capacitor.probe")
-                    })?,
+                    cells_v: List::read_values::<u16>(
+                        r,
+                        "super_capacitor.cell_count",
+                        "super_capacitor.cell",
+                    )?,
+                    probes_c: List::read_values::<u16>(
+                        r,
+                        "super_capacitor.probe_count",
+                        "super_capacitor.probe",
+                    )?,
                 }),
                 0x32 => Block2025::SuperCapacitorExtremes(SuperCapacitorExtremes2025::read(r)?),
                 0x80..=0xFE => Block2025::UserDefined(read_raw_block(r, type_id)?),

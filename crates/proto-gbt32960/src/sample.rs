@@ -112,14 +112,16 @@ impl Builder {
     }
 
     fn position(&mut self, p: &Position, coord_system: &str) {
-        self.row.lon = self
-            .value(p.lon, q::POSITION)
-            .map(|v| p.lon_deg().unwrap_or(v));
-        self.row.lat = self
-            .value(p.lat, q::POSITION)
-            .map(|v| p.lat_deg().unwrap_or(v));
         self.row.position_valid = Some(p.is_valid());
         self.row.coord_system = Some(coord_system.to_owned());
+        // A terminal that never had a fix sends 0/0 with the invalid flag: that is no position,
+        // not a point in the Gulf of Guinea.
+        if !p.is_valid() && p.lon.0 == 0 && p.lat.0 == 0 {
+            self.row.quality |= q::POSITION;
+            return;
+        }
+        self.row.lon = self.value(p.lon, q::POSITION).and(p.lon_deg());
+        self.row.lat = self.value(p.lat, q::POSITION).and(p.lat_deg());
     }
 
     fn cells(&mut self, cells: &[CellV]) {
@@ -164,7 +166,7 @@ impl Builder {
                 self.gear(v.gear);
                 if v.dcdc_state.is_sentinel()
                     || v.accelerator_pct.get().is_none()
-                    || v.brake.0 >= 0xFE
+                    || v.brake_pct.0 >= 0xFE
                 {
                     self.row.quality |= q::OTHER;
                 }
@@ -185,6 +187,10 @@ impl Builder {
                     self.row.motors.push(motor);
                 }
             }
+            // 2016 names no coordinate system; GNSS receivers report WGS-84, and the 2025
+            // edition's explicit field exists because some platforms had sent GCJ-02 instead.
+            // 2016 names no coordinate system; GNSS receivers report WGS-84 (the 2025 edition
+            // added the field because some senders used GCJ-02).
             Block2016::Position(p) => self.position(p, "wgs84"),
             Block2016::Extremes(e) => {
                 self.reported_extremes = true;

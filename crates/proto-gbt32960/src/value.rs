@@ -29,6 +29,8 @@ pub trait RawInt: Copy + Eq + fmt::Debug {
     fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self, DecodeError>;
     fn write(self, out: &mut Vec<u8>);
     fn to_i64(self) -> i64;
+    /// From exactly `WIDTH` big-endian bytes.
+    fn from_be(b: &[u8]) -> Self;
     /// `None` when the value does not fit the width.
     fn from_i64(v: i64) -> Option<Self>;
 }
@@ -47,6 +49,9 @@ macro_rules! raw_int {
             }
             fn to_i64(self) -> i64 {
                 i64::from(self)
+            }
+            fn from_be(b: &[u8]) -> Self {
+                <$t>::from_be_bytes(b.try_into().expect("WIDTH bytes"))
             }
             fn from_i64(v: i64) -> Option<Self> {
                 <$t>::try_from(v).ok()
@@ -488,6 +493,31 @@ impl<T> List<T> {
     }
 }
 
+impl<T: RawInt, const OFF: i64, const DIV: u32, const S: bool> List<Scaled<T, OFF, DIV, S>> {
+    /// Reads a count of width `C` and that many values in one bounds check: the hot path of
+    /// every report (cell voltages and probe temperatures are most of its bytes).
+    pub(crate) fn read_values<C: RawInt>(
+        r: &mut Reader<'_>,
+        count_field: &'static str,
+        items_field: &'static str,
+    ) -> Result<Self, DecodeError> {
+        let count = C::read(r, count_field)?;
+        if count == C::ABNORMAL {
+            return Ok(Self::Abnormal);
+        }
+        if count == C::INVALID {
+            return Ok(Self::Invalid);
+        }
+        let bytes = r.bytes(count.to_i64() as usize * T::WIDTH, items_field)?;
+        Ok(Self::Items(
+            bytes
+                .chunks_exact(T::WIDTH)
+                .map(|c| Scaled(T::from_be(c)))
+                .collect(),
+        ))
+    }
+}
+
 impl<T: Serialize> Serialize for List<T> {
     fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
         match self {
@@ -572,7 +602,10 @@ mod tests {
             serde_json::to_string(&Scaled::<u16, 0, 10>(48)).unwrap(),
             "4.8"
         );
-        assert_eq!(serde_json::to_string(&Scaled::<u8, 40, 1>(0x54)).unwrap(), "44");
+        assert_eq!(
+            serde_json::to_string(&Scaled::<u8, 40, 1>(0x54)).unwrap(),
+            "44"
+        );
     }
 
     #[test]
