@@ -19,11 +19,15 @@ fn raw_block(types: std::ops::RangeInclusive<u8>) -> impl Strategy<Value = RawBl
 }
 
 fn unknown_2016() -> impl Strategy<Value = RawBlock> {
-    (0x0Au8..=0x7F, bytes(20)).prop_map(|(type_id, data)| RawBlock { type_id, data })
+    (prop_oneof![Just(0u8), 0x0Au8..=0x7F, Just(0xFF)], bytes(20))
+        .prop_map(|(type_id, data)| RawBlock { type_id, data })
 }
 
 fn unknown_2025() -> impl Strategy<Value = RawBlock> {
-    (prop_oneof![0x09u8..=0x2F, 0x33u8..=0x7F], bytes(20))
+    (
+        prop_oneof![Just(0u8), 0x09u8..=0x2F, 0x33u8..=0x7F],
+        bytes(20),
+    )
         .prop_map(|(type_id, data)| RawBlock { type_id, data })
 }
 

@@ -883,10 +883,8 @@ impl Report2016 {
                 }
                 Block2016::UserDefined(b) => write_raw_block(b, out)?,
                 Block2016::Unknown(b) => {
-                    if i + 1 != self.blocks.len()
-                        || (0x01..=0x09).contains(&b.type_id)
-                        || b.type_id >= 0x80
-                    {
+                    let known = matches!(b.type_id, 0x01..=0x09 | 0x80..=0xFE);
+                    if i + 1 != self.blocks.len() || known {
                         return Err(EncodeError::Invalid(
                             "an unknown block must be last and of an unknown type",
                         ));
