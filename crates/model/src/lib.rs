@@ -3,10 +3,12 @@
 //! Nothing here does IO. Protocol crates produce these types; the pipeline, store and API consume
 //! them. Field names of the record types are the column names of DESIGN.md §4.
 
+mod registry;
 mod sample;
 mod time;
 mod vin;
 
+pub use registry::VehicleInfo;
 pub use sample::{Motor, VehicleSample, quality};
 pub use time::{BEIJING_OFFSET_SECS, CivilTime, Timestamp};
 pub use vin::{Vin, VinError};
