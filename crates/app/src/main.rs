@@ -1,6 +1,7 @@
 //! The `haihe` binary: one command per job, wired from the library crates.
 
 mod decode;
+mod simulate;
 
 use std::process::ExitCode;
 
@@ -18,12 +19,15 @@ struct Cli {
 enum Cmd {
     /// Decode protocol frames given as hex (arguments, or one per line on stdin) to JSON lines.
     Decode(decode::Args),
+    /// Simulate vehicles and carmaker platforms speaking the real protocols to a server.
+    Simulate(simulate::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Decode(args) => decode::run(&args),
+        Cmd::Simulate(args) => simulate::run(&args),
     };
     match result {
         Ok(code) => code,
