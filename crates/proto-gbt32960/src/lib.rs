@@ -17,6 +17,7 @@ mod layout;
 mod reply;
 mod report;
 mod sample;
+mod session;
 mod value;
 
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub use report::{
     Vehicle2025, alarm_flag_name,
 };
 pub use sample::to_sample;
+pub use session::{Outcome, PlatformAccount, Reject, Session, SessionConfig, TerminalPolicy};
 pub use value::{
     ActivationInfo, ActivationStatus, Brake, CellV, ChargingState, CoordSystem, DcdcState,
     Encryption, EngineState, FixedStr, Gear, List, MotorState, Num8, Num16, Quality, RawInt,
