@@ -138,4 +138,14 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Admin bulk upsert of registry entries (`POST /api/v1/vehicles`); returns how many.
     fn upsert_vehicles(&self, entries: Vec<VehicleInfo>) -> Result<usize, BackendError>;
+
+    /// The current time, for defaults such as "the last 24 hours" of `samples` and `track`.
+    /// The API asks the backend instead of reading a clock so that the platform's `Clock` (and a
+    /// test's fixed time) decides; the provided method reads the system clock.
+    fn now(&self) -> Timestamp {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        Timestamp::from_micros(micros)
+    }
 }
