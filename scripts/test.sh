@@ -10,6 +10,8 @@ section "Install test dependencies"
 #   apt-get update && apt-get install -y --no-install-recommends PACKAGE...
 # None are needed yet.
 rustup component add rustfmt clippy
+# The lake's interoperability test (crates/store/tests/lake_pyarrow.rs) reads its Parquet with pyarrow.
+python3 -m pip install --quiet pyarrow==26.0.1
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz@0.13.2
 fi

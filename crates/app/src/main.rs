@@ -1,7 +1,14 @@
 //! The `haihe` binary: one command per job, wired from the library crates.
 
+mod apply;
+mod backend;
+mod config;
 mod decode;
+mod platform;
+mod serve;
 mod simulate;
+mod sql;
+mod token;
 
 use std::process::ExitCode;
 
@@ -19,15 +26,35 @@ struct Cli {
 enum Cmd {
     /// Decode protocol frames given as hex (arguments, or one per line on stdin) to JSON lines.
     Decode(decode::Args),
+    /// Run the platform (embedded mode).
+    Serve(serve::Args),
+    /// Run one read-only SQL query over a data directory.
+    Sql(sql::Args),
+    /// Manage API tokens.
+    Token(token::Args),
     /// Simulate vehicles and carmaker platforms speaking the real protocols to a server.
     Simulate(simulate::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr, filtered by RUST_LOG (default: info for Haihe's crates).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(
+                    "warn,app=info,gateway=info,store=info,pipeline=info",
+                )
+            }),
+        )
+        .init();
     let result = match cli.command {
         Cmd::Decode(args) => decode::run(&args),
         Cmd::Simulate(args) => simulate::run(&args),
+        Cmd::Serve(args) => serve::run(&args),
+        Cmd::Sql(args) => sql::run(&args),
+        Cmd::Token(args) => token::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -29,7 +29,7 @@ impl Bus for WalBus {
     fn append(&self, payload: Vec<u8>, on_durable: OnDurable) -> Result<u64, BusError> {
         self.0
             .append_with(payload, move |r| {
-                on_durable(r.map_err(|e| BusError(e.to_string())))
+                on_durable(r.map_err(|e| BusError(e.to_string())));
             })
             .map_err(|e| BusError(e.to_string()))
     }

@@ -11,7 +11,7 @@ fn record(n: u8) -> IngestRecord {
     IngestRecord {
         protocol: SourceProtocol::Gbt32960,
         received_at: Timestamp::from_secs(1_795_000_000 + i64::from(n)),
-        org: (n % 2 == 0).then(|| "carmaker-a".to_owned()),
+        org: n.is_multiple_of(2).then(|| "carmaker-a".to_owned()),
         payload: vec![n; 100],
     }
 }

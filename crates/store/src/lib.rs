@@ -1,6 +1,9 @@
-//! Haihe's storage crate; for now it holds the write-ahead log that makes the embedded mode durable.
+//! Haihe's storage crate: the write-ahead log that makes the embedded mode durable, the lake
+//! (buffered rows, Parquet files, retention, DataFusion SQL) and the catalog.
 //!
-//! Later modules (in-memory buffer, Parquet files, catalog, compaction, retention) live here too;
-//! none of them may depend on a protocol crate or on `api` (see DESIGN.md §3).
+//! Later modules (compaction, object storage) live here too; none of them may depend on a
+//! protocol crate or on `api` (see DESIGN.md §3).
 
+pub mod catalog;
+pub mod lake;
 pub mod wal;

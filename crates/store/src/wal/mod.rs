@@ -537,6 +537,69 @@ pub fn segment_path(dir: &Path, first_lsn: u64) -> PathBuf {
     dir.join(segment::file_name(first_lsn))
 }
 
+/// Reads every record of the log in `dir`, oldest first, without writing anything: for tools
+/// (`haihe sql --data-dir`) that look at a data directory while a server may be appending to it.
+///
+/// Unlike [`Wal::open`] this never truncates or creates files. Reading stops quietly at the
+/// first invalid record of the newest segment (a torn tail, or a record the server is writing
+/// right now) and at the length each segment had when it was opened. A segment that disappears
+/// before it is opened was truncated by the server after its records reached Parquet, and is
+/// skipped. Damage in any older segment, or records missing between two segments, is
+/// [`WalError::Corrupt`], as in a replay. A missing directory is an empty log.
+pub fn read_records(dir: &Path) -> Result<Vec<Record>, WalError> {
+    let segments = match segment::list(dir) {
+        Ok(segments) => segments,
+        Err(WalError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e),
+    };
+    let mut records: Vec<Record> = Vec::new();
+    for (i, seg) in segments.iter().enumerate() {
+        let newest = i + 1 == segments.len();
+        let mut reader = match segment::SegmentReader::open(seg, None) {
+            Ok(reader) => reader,
+            Err(WalError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && records.is_empty() =>
+            {
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        // Segments are deleted only from the front, so once reading has started a segment must
+        // begin exactly where the previous one ended.
+        if let Some(last) = records.last()
+            && seg.first_lsn != last.lsn + 1
+        {
+            return Err(WalError::Corrupt {
+                path: seg.path.clone(),
+                offset: 0,
+                damage: Damage::MissingRecords {
+                    next_lsn: last.lsn + 1,
+                    next_segment_starts_at: seg.first_lsn,
+                },
+            });
+        }
+        loop {
+            let mut payload = Vec::new();
+            match reader.read_into(&mut payload) {
+                Ok(Some(lsn)) => records.push(Record { lsn, payload }),
+                Ok(None) => break,
+                Err(segment::ReadError::Io(e)) => return Err(e),
+                Err(segment::ReadError::Damaged { .. }) if newest => break,
+                Err(segment::ReadError::Damaged { offset, damage }) => {
+                    return Err(WalError::Corrupt {
+                        path: seg.path.clone(),
+                        offset,
+                        damage,
+                    });
+                }
+            }
+        }
+    }
+    Ok(records)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,256 @@
+//! The API's view of the platform: `api::Backend` over the catalog, live state and lake.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use api::{
+    Backend, BackendError, BoxFuture, Page, Principal, QueryResult, Role, TrackPoint,
+    VehicleFilter, VehicleStatus,
+};
+use model::{Timestamp, VehicleInfo, VehicleSample};
+use store::lake::LakeError;
+
+use crate::platform::{Platform, now};
+
+pub(crate) struct PlatformBackend(pub(crate) Arc<Platform>);
+
+fn lake_error(e: LakeError) -> BackendError {
+    match e {
+        LakeError::NotReadOnly(_) | LakeError::Query(_) => BackendError::BadRequest(e.to_string()),
+        other => BackendError::Internal(other.to_string()),
+    }
+}
+
+impl PlatformBackend {
+    fn status(&self, vin: &str, registry: Option<VehicleInfo>, t: Timestamp) -> VehicleStatus {
+        let live = self.0.live.get(vin);
+        VehicleStatus {
+            vin: vin.to_owned(),
+            online: live.as_ref().is_some_and(|e| self.0.live.is_online(e, t)),
+            last_seen: live.as_ref().map(|e| e.last_seen),
+            registry,
+            state: live.and_then(|e| e.latest),
+        }
+    }
+
+    fn org_of(&self, vin: &str, registry: Option<&VehicleInfo>) -> Option<String> {
+        registry
+            .and_then(|r| r.owner_org.clone())
+            .or_else(|| self.0.live.get(vin).and_then(|e| e.org))
+    }
+}
+
+impl Backend for PlatformBackend {
+    fn authenticate(&self, token: &str) -> Option<Principal> {
+        let (role, org) = self.0.catalog.authenticate(token)?;
+        let role = match role.as_str() {
+            "admin" => Role::Admin,
+            "operator" => Role::Operator,
+            "org" => Role::Org,
+            _ => return None,
+        };
+        Some(Principal { role, org })
+    }
+
+    fn ready(&self) -> bool {
+        self.0.ready.load(Ordering::Acquire)
+    }
+
+    fn metrics(&self) -> String {
+        let p = &self.0;
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode_registry(&mut out, &p.metrics_registry)
+            .is_err()
+        {
+            out.clear();
+        }
+        let wal = p.wal.stats();
+        let t = now();
+        let gauges: [(&str, &str, f64); 10] = [
+            (
+                "haihe_wal_records",
+                "Records appended to the WAL",
+                wal.records as f64,
+            ),
+            (
+                "haihe_wal_bytes_written",
+                "Bytes written to the WAL",
+                wal.bytes_written as f64,
+            ),
+            (
+                "haihe_wal_fsyncs",
+                "WAL fsyncs (group commits)",
+                wal.fsyncs as f64,
+            ),
+            (
+                "haihe_wal_fsync_seconds",
+                "Time spent in WAL fsyncs",
+                wal.fsync_time.as_secs_f64(),
+            ),
+            (
+                "haihe_wal_durable_lsn",
+                "Highest durable WAL position",
+                wal.durable_lsn as f64,
+            ),
+            (
+                "haihe_pipeline_in_flight_bytes",
+                "Bytes between gateway and store",
+                p.pipeline.in_flight_bytes() as f64,
+            ),
+            (
+                "haihe_store_buffered_rows",
+                "Rows in memory, not yet in Parquet",
+                p.lake.buffered_rows() as f64,
+            ),
+            (
+                "haihe_store_buffered_bytes",
+                "Bytes in memory, not yet in Parquet",
+                p.lake.buffered_bytes() as f64,
+            ),
+            (
+                "haihe_vehicles_known",
+                "Vehicles with live state",
+                p.live.len() as f64,
+            ),
+            (
+                "haihe_vehicles_online",
+                "Vehicles online now",
+                p.live.online_count(t) as f64,
+            ),
+        ];
+        // The registry's text ends with "# EOF"; our gauges go before it.
+        let eof = out.rfind("# EOF").unwrap_or(out.len());
+        out.truncate(eof);
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}.\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        out.push_str("# EOF\n");
+        out
+    }
+
+    fn vehicles(&self, filter: VehicleFilter) -> Result<Page<VehicleStatus>, BackendError> {
+        let t = now();
+        let registry = self.0.registry.read().expect("registry lock").clone();
+        let mut vins: Vec<String> = registry.keys().cloned().collect();
+        vins.extend(self.0.live.snapshot().into_iter().map(|(v, _)| v));
+        vins.sort();
+        vins.dedup();
+        let mut items = Vec::new();
+        for vin in vins {
+            let reg = registry.get(&vin);
+            if let Some(org) = &filter.org
+                && self.org_of(&vin, reg).as_ref() != Some(org)
+            {
+                continue;
+            }
+            if let Some(cat) = &filter.category
+                && reg.and_then(|r| r.category.as_ref()) != Some(cat)
+            {
+                continue;
+            }
+            let status = self.status(&vin, reg.cloned(), t);
+            if filter.online.is_some_and(|o| o != status.online) {
+                continue;
+            }
+            items.push(status);
+        }
+        let total = items.len();
+        let items = items
+            .into_iter()
+            .skip(filter.offset)
+            .take(filter.limit)
+            .collect();
+        Ok(Page { items, total })
+    }
+
+    fn vehicle(&self, vin: &str) -> Result<VehicleStatus, BackendError> {
+        let reg = self
+            .0
+            .registry
+            .read()
+            .expect("registry lock")
+            .get(vin)
+            .cloned();
+        if reg.is_none() && self.0.live.get(vin).is_none() {
+            return Err(BackendError::NotFound(format!("vehicle {vin}")));
+        }
+        Ok(self.status(vin, reg, now()))
+    }
+
+    fn samples(
+        &self,
+        vin: String,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<VehicleSample>, BackendError>> {
+        Box::pin(async move {
+            self.0
+                .lake
+                .samples(&vin, from, to, limit)
+                .await
+                .map_err(lake_error)
+        })
+    }
+
+    fn track(
+        &self,
+        vin: String,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> BoxFuture<'_, Result<Vec<TrackPoint>, BackendError>> {
+        Box::pin(async move {
+            let points = self
+                .0
+                .lake
+                .track(&vin, from, to)
+                .await
+                .map_err(lake_error)?;
+            Ok(points
+                .into_iter()
+                .map(|(ts, lon, lat, speed_kmh)| TrackPoint {
+                    ts,
+                    lon,
+                    lat,
+                    speed_kmh,
+                })
+                .collect())
+        })
+    }
+
+    fn sql(
+        &self,
+        _principal: Principal,
+        sql: String,
+    ) -> BoxFuture<'_, Result<QueryResult, BackendError>> {
+        Box::pin(async move {
+            let registry: Vec<VehicleInfo> = self
+                .0
+                .registry
+                .read()
+                .expect("registry lock")
+                .values()
+                .cloned()
+                .collect();
+            let batches = self.0.lake.sql(&sql, &registry).await.map_err(lake_error)?;
+            let (columns, rows) = store::lake::batches_to_json(&batches).map_err(lake_error)?;
+            Ok(QueryResult { columns, rows })
+        })
+    }
+
+    fn upsert_vehicles(&self, entries: Vec<VehicleInfo>) -> Result<usize, BackendError> {
+        let n = self
+            .0
+            .catalog
+            .upsert_vehicles(&entries)
+            .map_err(|e| BackendError::Internal(e.to_string()))?;
+        self.0
+            .reload_registry()
+            .map_err(|e| BackendError::Internal(e.to_string()))?;
+        Ok(n)
+    }
+}

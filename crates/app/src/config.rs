@@ -1,0 +1,290 @@
+//! The TOML configuration of DESIGN.md §5, with every key overridable by `HAIHE_SECTION__KEY`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The whole configuration. Sections of protocols this build does not serve yet (`jt808`, `ocpp`,
+/// `tcec`, `sites`) are accepted and ignored, so one file serves every version.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Config {
+    #[serde(default = "default_data_dir")]
+    pub(crate) data_dir: PathBuf,
+    #[serde(default)]
+    pub(crate) http: Http,
+    #[serde(default)]
+    pub(crate) gbt32960: Gbt32960,
+    #[serde(default)]
+    pub(crate) storage: Storage,
+    #[serde(default)]
+    pub(crate) live: Live,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./haihe-data")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Http {
+    pub(crate) listen: String,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TerminalPolicy {
+    Open,
+    Registered,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Gbt32960 {
+    #[serde(default = "default_gbt_listen")]
+    pub(crate) listen: String,
+    #[serde(default = "default_terminals")]
+    pub(crate) terminals: TerminalPolicy,
+    #[serde(default)]
+    pub(crate) ack_realtime: bool,
+    #[serde(default)]
+    pub(crate) platforms: Vec<Platform>,
+    #[serde(default = "default_max_connections")]
+    pub(crate) max_connections: usize,
+    #[serde(default = "default_idle_timeout")]
+    pub(crate) idle_timeout_secs: u64,
+}
+
+fn default_gbt_listen() -> String {
+    "0.0.0.0:32960".into()
+}
+fn default_terminals() -> TerminalPolicy {
+    TerminalPolicy::Open
+}
+fn default_max_connections() -> usize {
+    200_000
+}
+fn default_idle_timeout() -> u64 {
+    300
+}
+
+impl Default for Gbt32960 {
+    fn default() -> Self {
+        Self {
+            listen: default_gbt_listen(),
+            terminals: default_terminals(),
+            ack_realtime: false,
+            platforms: Vec::new(),
+            max_connections: default_max_connections(),
+            idle_timeout_secs: default_idle_timeout(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Platform {
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) org: String,
+    #[serde(default)]
+    pub(crate) vin_prefixes: Vec<String>,
+    #[serde(default)]
+    pub(crate) vins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Storage {
+    #[serde(default = "default_flush")]
+    pub(crate) flush_interval_secs: u64,
+    #[serde(default = "default_retention")]
+    pub(crate) retention_days: u32,
+    /// Bytes buffered in memory before a flush is forced.
+    #[serde(default = "default_flush_bytes")]
+    pub(crate) flush_bytes: usize,
+    /// Bytes of records between the gateway and the store before gateways stop reading.
+    #[serde(default = "default_in_flight")]
+    pub(crate) max_in_flight_bytes: usize,
+}
+
+fn default_flush() -> u64 {
+    60
+}
+fn default_retention() -> u32 {
+    1095
+}
+fn default_flush_bytes() -> usize {
+    256 << 20
+}
+fn default_in_flight() -> usize {
+    64 << 20
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self {
+            flush_interval_secs: default_flush(),
+            retention_days: default_retention(),
+            flush_bytes: default_flush_bytes(),
+            max_in_flight_bytes: default_in_flight(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Live {
+    #[serde(default = "default_offline")]
+    pub(crate) offline_after_secs: u64,
+}
+
+fn default_offline() -> u64 {
+    90
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self {
+            offline_after_secs: default_offline(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `file` (if given), applies `HAIHE_*` environment overrides, then `data_dir_flag`.
+    pub(crate) fn load(file: Option<&Path>, data_dir_flag: Option<&Path>) -> anyhow::Result<Self> {
+        let text = match file {
+            Some(p) => std::fs::read_to_string(p)
+                .with_context(|| format!("reading config {}", p.display()))?,
+            None => String::new(),
+        };
+        let mut table: toml::Table = toml::from_str(&text).with_context(|| {
+            format!(
+                "parsing config {}",
+                file.map_or("".into(), |p| p.display().to_string())
+            )
+        })?;
+        apply_env(&mut table, std::env::vars())?;
+        let mut cfg: Self = table.try_into().context("invalid configuration")?;
+        if let Some(d) = data_dir_flag {
+            cfg.data_dir = d.to_path_buf();
+        }
+        Ok(cfg)
+    }
+}
+
+/// `HAIHE_SECTION__KEY=value` sets `[section] key`; `HAIHE_KEY` a top-level key. Values that parse
+/// as TOML (numbers, booleans, arrays) keep their type; anything else is a string.
+fn apply_env(
+    table: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+) -> anyhow::Result<()> {
+    for (name, value) in vars {
+        let Some(path) = name.strip_prefix("HAIHE_") else {
+            continue;
+        };
+        let parts: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+        if parts.iter().any(String::is_empty) || parts.len() > 2 {
+            anyhow::bail!("environment variable {name}: expected HAIHE_SECTION__KEY or HAIHE_KEY");
+        }
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(value));
+        let (section, key) = match parts.as_slice() {
+            [key] => (None, key.clone()),
+            [section, key] => (Some(section.clone()), key.clone()),
+            _ => unreachable!("checked above"),
+        };
+        let target = match section {
+            None => &mut *table,
+            Some(s) => table
+                .entry(s.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .with_context(|| format!("environment variable {name}: [{s}] is not a section"))?,
+        };
+        target.insert(key, parsed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn design_example_parses_and_env_overrides_win() {
+        let text = r#"
+data_dir = "./haihe-data"
+[http]
+listen = "127.0.0.1:8080"
+[gbt32960]
+listen = "0.0.0.0:32960"
+terminals = "open"
+ack_realtime = false
+[[gbt32960.platforms]]
+username = "carmaker-a"
+password = "change-me"
+org = "carmaker-a"
+vin_prefixes = ["LA9"]
+[jt808]
+listen = "0.0.0.0:6808"
+[storage]
+flush_interval_secs = 60
+retention_days = 1095
+[live]
+offline_after_secs = 90
+"#;
+        let mut table: toml::Table = toml::from_str(text).unwrap();
+        let env = [
+            ("HAIHE_HTTP__LISTEN", "127.0.0.1:0"),
+            ("HAIHE_GBT32960__ACK_REALTIME", "true"),
+            ("HAIHE_STORAGE__FLUSH_INTERVAL_SECS", "5"),
+            ("HAIHE_DATA_DIR", "/tmp/x"),
+            ("PATH", "/bin"),
+        ];
+        apply_env(
+            &mut table,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+        .unwrap();
+        let cfg: Config = table.try_into().unwrap();
+        assert_eq!(cfg.http.listen, "127.0.0.1:0");
+        assert!(cfg.gbt32960.ack_realtime);
+        assert_eq!(cfg.storage.flush_interval_secs, 5);
+        assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(cfg.gbt32960.platforms[0].vin_prefixes, ["LA9"]);
+        assert_eq!(cfg.live.offline_after_secs, 90);
+    }
+
+    #[test]
+    fn mistakes_are_clear_errors() {
+        let mut t: toml::Table = toml::from_str("[gbt32960]\nterminals = \"maybe\"").unwrap();
+        apply_env(&mut t, std::iter::empty()).unwrap();
+        let err = t.try_into::<Config>().unwrap_err().to_string();
+        assert!(err.contains("maybe"), "{err}");
+        let mut t = toml::Table::new();
+        let bad = apply_env(
+            &mut t,
+            std::iter::once(("HAIHE_A__B__C".to_string(), "1".to_string())),
+        );
+        assert!(bad.is_err());
+        let t: toml::Table = toml::from_str("[http]\nlisten = \"x\"\nlisen = \"y\"").unwrap();
+        assert!(
+            t.try_into::<Config>()
+                .unwrap_err()
+                .to_string()
+                .contains("lisen")
+        );
+    }
+}

@@ -1,0 +1,308 @@
+//! The embedded platform: opens the data directory, replays the WAL, and runs the gateway, the
+//! applier, the flusher and the HTTP API until shutdown.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use gateway::{GatewayMetrics, Gbt32960, ListenerOptions, Shared};
+use model::{Timestamp, VehicleInfo};
+use pipeline::{IngestRecord, LiveState, Pipeline, PipelineOptions, WalBus};
+use proto_gbt32960::{PlatformAccount, SessionConfig};
+use store::catalog::Catalog;
+use store::lake::{Lake, LakeOptions};
+use store::wal::{Wal, WalOptions};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::apply::apply;
+use crate::config::{Config, TerminalPolicy};
+
+/// Everything the running platform shares between its tasks and the API.
+pub(crate) struct Platform {
+    pub(crate) config: Config,
+    pub(crate) catalog: Catalog,
+    pub(crate) lake: Arc<Lake>,
+    pub(crate) live: Arc<LiveState>,
+    pub(crate) wal: Arc<Wal>,
+    pub(crate) pipeline: Pipeline,
+    pub(crate) metrics_registry: prometheus_client::registry::Registry,
+    pub(crate) registry: RwLock<HashMap<String, VehicleInfo>>,
+    pub(crate) ready: AtomicBool,
+}
+
+pub(crate) fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_micros(d.as_micros() as i64)
+}
+
+impl Platform {
+    pub(crate) fn reload_registry(&self) -> anyhow::Result<()> {
+        let entries = self.catalog.vehicles()?;
+        let map = entries.into_iter().map(|v| (v.vin.clone(), v)).collect();
+        *self.registry.write().expect("registry lock") = map;
+        Ok(())
+    }
+}
+
+/// Holds the data directory for this process: a second server on the same directory would
+/// corrupt the WAL.
+fn lock_data_dir(dir: &Path) -> anyhow::Result<File> {
+    let path = dir.join("haihe.lock");
+    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    file.try_lock().map_err(|_| {
+        anyhow::anyhow!(
+            "{} is in use by another haihe process (lock {})",
+            dir.display(),
+            path.display()
+        )
+    })?;
+    Ok(file)
+}
+
+async fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {what} on {addr}"))
+}
+
+/// Runs the platform until Ctrl-C or SIGTERM.
+pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
+    let data_dir: PathBuf = config.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let _lock = lock_data_dir(&data_dir)?;
+    let _ = std::fs::remove_file(data_dir.join("ports.json"));
+
+    let catalog = Catalog::open(data_dir.join("catalog.db")).context("opening the catalog")?;
+    if catalog.ensure_admin_token(&data_dir)?.is_some() {
+        tracing::info!(path = %data_dir.join("admin.token").display(), "created the admin API token");
+    }
+    let mut lake_options = LakeOptions::default();
+    lake_options.flush_interval = Duration::from_secs(config.storage.flush_interval_secs.max(1));
+    lake_options.flush_bytes = config.storage.flush_bytes as u64;
+    let lake =
+        Arc::new(Lake::open(data_dir.join("lake"), lake_options).context("opening the lake")?);
+    let live = Arc::new(LiveState::new(config.live.offline_after_secs));
+
+    // Live state first from the files (the last week is enough to know every active vehicle),
+    // then the WAL on top, in order.
+    let since = Timestamp::from_micros(now().as_micros() - 7 * 86_400 * 1_000_000);
+    for s in lake
+        .latest_per_vin_since(since)
+        .await
+        .context("reading the latest samples")?
+    {
+        let vin = s.vin.to_string();
+        live.touch(&vin, s.received_at, None, Some(s));
+    }
+    let (wal, replay) =
+        Wal::open(data_dir.join("wal"), WalOptions::default()).context("opening the WAL")?;
+    if let Some(torn) = replay.torn_tail() {
+        tracing::warn!(
+            ?torn,
+            "the WAL ended in a torn record (a crash mid-write); it was cut off"
+        );
+    }
+    let mut replayed = 0u64;
+    for record in replay {
+        let record = record.context("replaying the WAL")?;
+        match IngestRecord::decode(&record.payload) {
+            Ok(r) => apply(&lake, &live, record.lsn, &r)?,
+            Err(e) => {
+                tracing::error!(lsn = record.lsn, error = %e, "unreadable WAL record skipped");
+            }
+        }
+        replayed += 1;
+    }
+    tracing::info!(replayed, applied_lsn = lake.applied_lsn(), "WAL replayed");
+    let wal = Arc::new(wal);
+    let (pipeline, mut committed) = Pipeline::new(
+        Arc::new(WalBus(Arc::clone(&wal))),
+        PipelineOptions {
+            max_in_flight_bytes: config.storage.max_in_flight_bytes,
+        },
+    );
+
+    let mut metrics_registry = prometheus_client::registry::Registry::default();
+    let gateway_metrics = GatewayMetrics::register(&mut metrics_registry);
+    let platform = Arc::new(Platform {
+        config: config.clone(),
+        catalog,
+        lake: Arc::clone(&lake),
+        live: Arc::clone(&live),
+        wal: Arc::clone(&wal),
+        pipeline: pipeline.clone(),
+        metrics_registry,
+        registry: RwLock::default(),
+        ready: AtomicBool::new(false),
+    });
+    platform.reload_registry()?;
+
+    // The applier: committed records in WAL order into the lake and live state. When the lake's
+    // buffer is far over its flush size (storage slower than ingest), it waits for the flusher;
+    // the records it holds keep their pipeline permits, so the gateways stop reading.
+    let applier = {
+        let (lake, live) = (Arc::clone(&lake), Arc::clone(&live));
+        let high_water = config.storage.flush_bytes as u64 * 2;
+        std::thread::Builder::new()
+            .name("applier".into())
+            .spawn(move || {
+                while let Some(c) = committed.blocking_recv() {
+                    while lake.buffered_bytes() > high_water {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    if let Err(e) = apply(&lake, &live, c.position, &c.record) {
+                        tracing::error!(error = %e, "applying a committed record failed");
+                    }
+                }
+            })?
+    };
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let flusher = tokio::spawn(flush_loop(Arc::clone(&platform), shutdown_rx.clone()));
+
+    // GB/T 32960 gateway.
+    let gbt = &config.gbt32960;
+    let session = SessionConfig {
+        terminals: match gbt.terminals {
+            TerminalPolicy::Open => proto_gbt32960::TerminalPolicy::Open,
+            TerminalPolicy::Registered => proto_gbt32960::TerminalPolicy::Registered,
+        },
+        platforms: gbt
+            .platforms
+            .iter()
+            .map(|p| PlatformAccount {
+                username: p.username.clone(),
+                password: p.password.clone(),
+                org: p.org.clone(),
+                vin_prefixes: p.vin_prefixes.clone(),
+                vins: p.vins.clone(),
+            })
+            .collect(),
+        ack_realtime: gbt.ack_realtime,
+    };
+    let registered = {
+        let p = Arc::clone(&platform);
+        Arc::new(move |vin: &str| p.registry.read().expect("registry lock").contains_key(vin))
+    };
+    let gbt_listener = bind(&gbt.listen, "GB/T 32960").await?;
+    let gbt_port = gbt_listener.local_addr()?.port();
+    let gateway = tokio::spawn(gateway::serve(
+        gbt_listener,
+        Arc::new(Gbt32960::new(session, registered)),
+        ListenerOptions {
+            max_connections: gbt.max_connections,
+            idle_timeout: Duration::from_secs(gbt.idle_timeout_secs),
+            ..ListenerOptions::default()
+        },
+        pipeline.clone(),
+        Arc::new(Shared::default()),
+        gateway_metrics,
+        shutdown_rx.clone(),
+    ));
+
+    // HTTP API.
+    let http_listener = bind(&config.http.listen, "HTTP").await?;
+    let http_port = http_listener.local_addr()?.port();
+    let router = api::router(Arc::new(crate::backend::PlatformBackend(Arc::clone(
+        &platform,
+    ))));
+    let mut http_shutdown = shutdown_rx.clone();
+    let http = tokio::spawn(api::serve(http_listener, router, async move {
+        let _ = http_shutdown.wait_for(|s| *s).await;
+    }));
+
+    let zero = |addr: &str| addr.rsplit(':').next() == Some("0");
+    if zero(&config.http.listen) || zero(&gbt.listen) {
+        let ports = serde_json::json!({ "http": http_port, "gbt32960": gbt_port });
+        write_atomically(&data_dir.join("ports.json"), ports.to_string().as_bytes())?;
+    }
+    platform.ready.store(true, Ordering::Release);
+    tracing::info!(http_port, gbt32960_port = gbt_port, data_dir = %data_dir.display(), "Haihe is serving");
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    platform.ready.store(false, Ordering::Release);
+    let _ = shutdown_tx.send(true);
+    let _ = gateway.await;
+    let _ = http.await;
+    let _ = flusher.await;
+    drop(pipeline);
+    drop(platform);
+    // Everything acknowledged is in the WAL already; flushing now only shortens the next start.
+    if let Err(e) = lake.flush() {
+        tracing::warn!(error = %e, "final flush failed; the WAL still has the data");
+    }
+    let _ = applier.is_finished();
+    Ok(())
+}
+
+async fn flush_loop(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut last_retention = now();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        let t = now();
+        if p.lake.needs_flush(t) {
+            let lake = Arc::clone(&p.lake);
+            match tokio::task::spawn_blocking(move || lake.flush()).await {
+                Ok(Ok(stats)) => {
+                    tracing::debug!(
+                        rows = stats.rows,
+                        files = stats.files,
+                        flushed_lsn = stats.flushed_lsn,
+                        "flushed"
+                    );
+                    if let Err(e) = p.wal.truncate_before(stats.flushed_lsn + 1) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "flush failed; data stays in the WAL and memory");
+                }
+                Err(e) => tracing::error!(error = %e, "flush task panicked"),
+            }
+        }
+        if t.as_micros() - last_retention.as_micros() > 3_600 * 1_000_000 {
+            last_retention = t;
+            let (lake, days) = (Arc::clone(&p.lake), p.config.storage.retention_days);
+            let _ = tokio::task::spawn_blocking(move || lake.apply_retention(t, days)).await;
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
+}

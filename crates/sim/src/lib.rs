@@ -1,0 +1,27 @@
+//! Simulated fleets that speak the real protocols over real sockets: a load generator for
+//! benchmarks, traffic for `haihe demo`, and the other end of the gateway's system tests.
+//!
+//! - [`vehicle`]: a deterministic (seeded) battery-electric vehicle that parks, drives along
+//!   Tianjin routes ([`routes`]) and charges, with the measurements its terminal would report;
+//! - [`gbt32960`]: GB/T 32960 clients, one connection per vehicle (terminal mode) or many
+//!   vehicles behind a platform login, with counters, reply tallies and heartbeat latency.
+//!
+//! The crate prints nothing: progress and the final figures come back as [`gbt32960::Snapshot`]s.
+
+pub mod gbt32960;
+pub mod rng;
+pub mod routes;
+pub mod vehicle;
+
+/// Why a simulation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The server refused the platform login (a wrong username or password, usually); retrying
+    /// would only be refused again.
+    #[error("platform login refused by the server: response 0x{code:02X} ({label})")]
+    PlatformLoginRefused { code: u8, label: &'static str },
+    #[error("could not build a frame: {0}")]
+    Encode(#[from] proto_gbt32960::EncodeError),
+}

@@ -1,0 +1,147 @@
+//! The Arrow schemas of the lake's tables: `vehicle_samples`, `positions` and `vehicles`.
+//!
+//! Column names and order are a contract (DESIGN.md §4): `vehicle_samples` has one column per field
+//! of `model::VehicleSample`, in field order, and external engines read the Parquet files with
+//! these names.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+
+/// Every time column is an instant in UTC with microsecond precision, like `model::Timestamp`.
+pub(crate) const TZ: &str = "UTC";
+
+pub(crate) fn timestamp_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some(TZ.into()))
+}
+
+/// The fields of one element of `motors`, in `model::Motor` field order.
+pub(crate) fn motor_fields() -> Fields {
+    let f = |name: &str| Field::new(name, DataType::Float64, true);
+    Fields::from(vec![
+        Field::new("no", DataType::UInt8, true),
+        Field::new("state", DataType::Utf8, true),
+        f("controller_temp_c"),
+        f("speed_rpm"),
+        f("torque_nm"),
+        f("temp_c"),
+        f("controller_voltage_v"),
+        f("controller_current_a"),
+    ])
+}
+
+/// The element field of `cell_voltages_v` and `probe_temps_c`: a value the device marked invalid
+/// is a NULL item, so the list keeps its length and every other cell keeps its position.
+pub(crate) fn f64_item() -> Arc<Field> {
+    Arc::new(Field::new("item", DataType::Float64, true))
+}
+
+pub(crate) fn motor_item() -> Arc<Field> {
+    Arc::new(Field::new("item", DataType::Struct(motor_fields()), false))
+}
+
+/// Column names of `vehicle_samples`, in order; `samples_schema` and the row builders follow it.
+pub(crate) mod col {
+    pub(crate) const VIN: usize = 0;
+    pub(crate) const TS: usize = 1;
+    pub(crate) const SOURCE: usize = 3;
+    pub(crate) const SPEED_KMH: usize = 8;
+    pub(crate) const LON: usize = 15;
+    pub(crate) const LAT: usize = 16;
+}
+
+/// `vehicle_samples`: one row per GB/T 32960 realtime or reissue report.
+pub fn samples_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let ts = |name: &str| Field::new(name, timestamp_type(), false);
+        let text = |name: &str| Field::new(name, DataType::Utf8, true);
+        let num = |name: &str| Field::new(name, DataType::Float64, true);
+        Arc::new(Schema::new(vec![
+            Field::new("vin", DataType::Utf8, false),
+            ts("ts"),
+            ts("received_at"),
+            Field::new("source", DataType::Utf8, false),
+            Field::new("reissue", DataType::Boolean, false),
+            text("vehicle_status"),
+            text("charging_status"),
+            text("run_mode"),
+            num("speed_kmh"),
+            num("odometer_km"),
+            num("total_voltage_v"),
+            num("total_current_a"),
+            num("soc_pct"),
+            num("insulation_kohm"),
+            text("gear"),
+            num("lon"),
+            num("lat"),
+            Field::new("position_valid", DataType::Boolean, true),
+            text("coord_system"),
+            num("max_cell_voltage_v"),
+            num("min_cell_voltage_v"),
+            num("max_temp_c"),
+            num("min_temp_c"),
+            Field::new("alarm_level", DataType::UInt8, true),
+            Field::new("alarm_flags", DataType::UInt32, true),
+            Field::new("cell_voltages_v", DataType::List(f64_item()), false),
+            Field::new("probe_temps_c", DataType::List(f64_item()), false),
+            Field::new("motors", DataType::List(motor_item()), false),
+            Field::new("quality", DataType::UInt64, false),
+        ]))
+    });
+    Arc::clone(&SCHEMA)
+}
+
+/// `positions`: one row per located report of any protocol; derived from `vehicle_samples` for
+/// GB/T 32960, which has neither heading nor altitude.
+pub fn positions_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let num = |name: &str| Field::new(name, DataType::Float64, true);
+        Arc::new(Schema::new(vec![
+            Field::new("entity_id", DataType::Utf8, false),
+            Field::new("ts", timestamp_type(), false),
+            Field::new("source", DataType::Utf8, false),
+            Field::new("lon", DataType::Float64, false),
+            Field::new("lat", DataType::Float64, false),
+            num("speed_kmh"),
+            num("heading_deg"),
+            num("alt_m"),
+        ]))
+    });
+    Arc::clone(&SCHEMA)
+}
+
+/// `vehicles`: the registry, as the caller passes it to each query.
+pub fn vehicles_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let text = |name: &str| Field::new(name, DataType::Utf8, true);
+        Arc::new(Schema::new(vec![
+            Field::new("vin", DataType::Utf8, false),
+            text("terminal_id"),
+            text("owner_org"),
+            text("category"),
+            text("powertrain"),
+            text("plate"),
+        ]))
+    });
+    Arc::clone(&SCHEMA)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_constants_name_the_right_columns() {
+        let s = samples_schema();
+        for (i, name) in [
+            (col::VIN, "vin"),
+            (col::TS, "ts"),
+            (col::SOURCE, "source"),
+            (col::SPEED_KMH, "speed_kmh"),
+            (col::LON, "lon"),
+            (col::LAT, "lat"),
+        ] {
+            assert_eq!(s.field(i).name(), name);
+        }
+    }
+}
