@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use arrow::array::{AsArray, Int64Array, RecordBatch};
-use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
+use arrow::array::{Array, AsArray, Int64Array, RecordBatch};
+use arrow::compute::{SortColumn, concat, interleave_record_batch, lexsort_to_indices};
 use arrow::datatypes::TimestampMicrosecondType;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use model::{Timestamp, VehicleSample};
@@ -52,7 +52,8 @@ pub struct LakeOptions {
     /// `needs_flush` says yes once this many bytes are buffered.
     pub flush_bytes: u64,
     /// Rows per in-memory batch: inserted rows go into column builders that are sealed into an
-    /// immutable batch at this size (or when a query needs them).
+    /// immutable batch at this size (or at a flush); queries copy the rows not sealed yet, so
+    /// this also bounds what one query copies.
     pub batch_rows: usize,
     /// Rows per Parquet row group. Smaller groups prune more finely; larger ones compress better.
     pub row_group_rows: usize,
@@ -549,12 +550,17 @@ impl Lake {
         lsn: u64,
         created: &mut Vec<PathBuf>,
     ) -> Result<(Vec<FileEntry>, Vec<FileEntry>, FlushStats), LakeError> {
-        let all = concat_batches(&schema::samples_schema(), batches)?;
-        let ts = all
-            .column(schema::col::TS)
+        // Only the sort keys are concatenated; the rows are gathered from the batches once, in
+        // sorted order, without first copying everything into one batch.
+        let column = |i: usize| -> Vec<&dyn Array> {
+            batches.iter().map(|b| b.column(i).as_ref()).collect()
+        };
+        let vins = concat(&column(schema::col::VIN))?;
+        let ts = concat(&column(schema::col::TS))?;
+        let days: Int64Array = ts
             .as_primitive_opt::<TimestampMicrosecondType>()
-            .ok_or_else(|| LakeError::Corrupt("ts is not a microsecond timestamp".into()))?;
-        let days: Int64Array = ts.unary(files::day_of);
+            .ok_or_else(|| LakeError::Corrupt("ts is not a microsecond timestamp".into()))?
+            .unary(files::day_of);
         let indices = lexsort_to_indices(
             &[
                 SortColumn {
@@ -562,18 +568,28 @@ impl Lake {
                     options: None,
                 },
                 SortColumn {
-                    values: Arc::clone(all.column(schema::col::VIN)),
+                    values: vins,
                     options: None,
                 },
                 SortColumn {
-                    values: Arc::clone(all.column(schema::col::TS)),
+                    values: ts,
                     options: None,
                 },
             ],
             None,
         )?;
-        let sorted = take_record_batch(&all, &indices)?;
-        drop(all);
+        let mut origin = Vec::with_capacity(days.len());
+        for (b, batch) in batches.iter().enumerate() {
+            origin.extend((0..batch.num_rows()).map(|r| (b, r)));
+        }
+        let gather: Vec<(usize, usize)> = indices
+            .values()
+            .iter()
+            .map(|&i| origin[i as usize])
+            .collect();
+        drop(origin);
+        let sorted = interleave_record_batch(&batches.iter().collect::<Vec<_>>(), &gather)?;
+        drop(gather);
         let sorted_days: Vec<i64> = indices
             .values()
             .iter()
