@@ -18,7 +18,7 @@ pub(crate) fn apply(
     match record.protocol {
         SourceProtocol::Gbt32960 => match decode(&record.payload) {
             Ok(frame) => {
-                let vin = proto_gbt32960::FixedStr(frame.header.vin.0).text();
+                let vin = frame.header.vin.text();
                 let org = record.org.as_deref();
                 match frame.header.command {
                     Command::REALTIME | Command::REISSUE => {

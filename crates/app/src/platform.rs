@@ -236,11 +236,20 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let _ = flusher.await;
     drop(pipeline);
     drop(platform);
-    // Everything acknowledged is in the WAL already; flushing now only shortens the next start.
+    // The applier ends once every pipeline handle is gone; wait for it (bounded: a connection task
+    // that has not noticed the shutdown yet must not hold the process), then flush what it applied.
+    // Everything acknowledged is in the WAL already, so the flush only shortens the next start.
+    let joined = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::task::spawn_blocking(move || applier.join()),
+    )
+    .await;
+    if joined.is_err() {
+        tracing::warn!("the applier did not finish in time; the WAL will replay the rest");
+    }
     if let Err(e) = lake.flush() {
         tracing::warn!(error = %e, "final flush failed; the WAL still has the data");
     }
-    let _ = applier.is_finished();
     Ok(())
 }
 

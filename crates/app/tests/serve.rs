@@ -168,3 +168,33 @@ fn refusals_get_the_right_reply_and_are_counted() {
         serde_json::json!([[0]])
     );
 }
+
+#[test]
+fn sigterm_stops_cleanly_and_a_restart_keeps_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(tmp.path(), "");
+    let vin = "LXSTOP00000000001";
+    let mut c = Client::connect(server.gbt);
+    c.send(&login(vin, 1));
+    c.recv().unwrap();
+    for n in 1..=10 {
+        c.send(&report(vin, n));
+    }
+    c.send(&heartbeat(vin));
+    c.recv().unwrap();
+    server.stop();
+    let status = server.child.try_wait().unwrap().expect("stopped");
+    assert!(status.success(), "exit status {status}: {}", server.log());
+    // The final flush wrote the rows to Parquet.
+    let files = std::fs::read_dir(server.dir.join("lake/vehicle_samples"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .filter(|f| f.as_ref().unwrap().path().extension().is_some_and(|e| e == "parquet"))
+        .count();
+    assert!(files >= 1, "no Parquet file after a clean stop");
+    let (data, config) = (server.dir.clone(), server.config.clone());
+    drop(server);
+    let server = Server::start_with(data, config);
+    let r = server.sql(&format!("SELECT count(*) FROM vehicle_samples WHERE vin = '{vin}'"));
+    assert_eq!(r["rows"], serde_json::json!([[10]]));
+}
