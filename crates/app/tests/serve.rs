@@ -189,12 +189,20 @@ fn sigterm_stops_cleanly_and_a_restart_keeps_everything() {
     let files = std::fs::read_dir(server.dir.join("lake/vehicle_samples"))
         .unwrap()
         .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
-        .filter(|f| f.as_ref().unwrap().path().extension().is_some_and(|e| e == "parquet"))
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|e| e == "parquet")
+        })
         .count();
     assert!(files >= 1, "no Parquet file after a clean stop");
     let (data, config) = (server.dir.clone(), server.config.clone());
     drop(server);
     let server = Server::start_with(data, config);
-    let r = server.sql(&format!("SELECT count(*) FROM vehicle_samples WHERE vin = '{vin}'"));
+    let r = server.sql(&format!(
+        "SELECT count(*) FROM vehicle_samples WHERE vin = '{vin}'"
+    ));
     assert_eq!(r["rows"], serde_json::json!([[10]]));
 }

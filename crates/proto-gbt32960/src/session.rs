@@ -244,8 +244,12 @@ impl Session {
                             account,
                             vins: HashSet::new(),
                         };
+                        // The identity is the platform's own code in the identifier field: a
+                        // carmaker may run several connections under one account, each with its
+                        // code, and only a reconnect with the same code replaces a connection.
+                        let claim = format!("platform:{user}/{id}");
                         let mut out = Outcome::keep(id, success());
-                        out.claim = Some(format!("platform:{user}"));
+                        out.claim = Some(claim);
                         out
                     }
                     // A wrong password ends the connection: no guessing on an open socket.

@@ -201,7 +201,10 @@ fn platform_relays_many_vins_within_its_list() {
         &|_| false,
     );
     assert_eq!((o.persist, code(&o)), (true, Some(0x01)));
-    assert_eq!(o.claim.as_deref(), Some("platform:carmaker-a"));
+    assert_eq!(
+        o.claim.as_deref(),
+        Some("platform:carmaker-a/PLATFORMA0000001")
+    );
     assert_eq!(s.platform(), Some(0));
     for vin in [
         "LA9000000000000A1",
