@@ -6,12 +6,15 @@ cd "$(dirname "$0")/.."
 section() { printf '\n==== %s ====\n' "$*"; }
 
 section "Install test dependencies"
-# Debian packages the tests need go here, e.g.:
-#   apt-get update && apt-get install -y --no-install-recommends PACKAGE...
-# None are needed yet.
 rustup component add rustfmt clippy
-# The lake's interoperability test (crates/store/tests/lake_pyarrow.rs) reads its Parquet with pyarrow.
-python3 -m pip install --quiet pyarrow==26.0.1
+# The lake's interoperability test (crates/store/tests/lake_pyarrow.rs) reads its Parquet with
+# pyarrow, from a virtual environment of its own (Debian's system Python refuses pip installs).
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    apt-get update && apt-get install -y --no-install-recommends python3-venv python3-pip
+fi
+[ -x target/pyenv/bin/python3 ] || python3 -m venv target/pyenv
+target/pyenv/bin/python3 -m pip install --quiet pyarrow==26.0.1
+export PATH="$PWD/target/pyenv/bin:$PATH"
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz@0.13.2
 fi
