@@ -3,6 +3,7 @@
 //! Nothing here does IO. Protocol crates produce these types; the pipeline, store and API consume
 //! them. Field names of the record types are the column names of DESIGN.md §4.
 
+pub mod alarm_flags;
 mod registry;
 mod sample;
 mod time;

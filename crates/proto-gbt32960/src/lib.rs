@@ -34,6 +34,8 @@ pub use frame::{
 };
 pub use framer::Framer;
 pub use json::to_json;
+/// The name of a general alarm flag bit (shared with the rules through `model`).
+pub use model::alarm_flags::flag_name as alarm_flag_name;
 pub use reply::{reply, reply_to_raw, standard_reply};
 pub use report::{
     Alarm2016, Alarm2025, AlarmFlags, Block2016, Block2025, CellVoltages2016, Engine2016,
@@ -42,7 +44,7 @@ pub use report::{
     Motors2025, PackTemperatures2025, PackVoltage2025, PackVoltages2025, Position, Position2025,
     ProbeGroup, ProbeTemperatures2016, RawBlock, Report, Report2016, Report2025, Signature,
     SubsystemVoltages2016, SuperCapacitor2025, SuperCapacitorExtremes2025, Vehicle2016,
-    Vehicle2025, alarm_flag_name,
+    Vehicle2025,
 };
 pub use sample::to_sample;
 pub use session::{Outcome, PlatformAccount, Reject, Session, SessionConfig, TerminalPolicy};

@@ -454,69 +454,6 @@ impl FaultLists {
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct AlarmFlags<const EDITION: u16>(pub u32);
 
-const FLAG_NAMES_2016: [&str; 19] = [
-    "temperature_difference",
-    "battery_high_temperature",
-    "energy_storage_over_voltage",
-    "energy_storage_under_voltage",
-    "soc_low",
-    "cell_over_voltage",
-    "cell_under_voltage",
-    "soc_too_high",
-    "soc_jump",
-    "energy_storage_mismatch",
-    "cell_poor_consistency",
-    "insulation",
-    "dcdc_temperature",
-    "brake_system",
-    "dcdc_state",
-    "motor_controller_temperature",
-    "high_voltage_interlock",
-    "motor_temperature",
-    "energy_storage_over_charge",
-];
-
-const FLAG_NAMES_2025: [&str; 28] = [
-    "temperature_difference",
-    "battery_high_temperature",
-    "energy_storage_over_voltage",
-    "energy_storage_under_voltage",
-    "soc_low",
-    "unit_over_voltage",
-    "unit_under_voltage",
-    "soc_too_high",
-    "soc_jump",
-    "energy_storage_mismatch",
-    "unit_poor_consistency",
-    "insulation",
-    "dcdc_temperature",
-    "brake_system",
-    "dcdc_state",
-    "motor_controller_temperature",
-    "high_voltage_interlock",
-    "motor_temperature",
-    "energy_storage_over_charge",
-    "motor_over_speed",
-    "motor_over_current",
-    "super_capacitor_over_temperature",
-    "super_capacitor_over_voltage",
-    "thermal_event",
-    "hydrogen_leak",
-    "hydrogen_pressure_abnormal",
-    "hydrogen_temperature_abnormal",
-    "fuel_cell_stack_over_temperature",
-];
-
-/// The name of general-alarm bit `bit` in an edition; `None` for reserved bits.
-pub fn alarm_flag_name(edition_2025: bool, bit: u8) -> Option<&'static str> {
-    let names: &[&str] = if edition_2025 {
-        &FLAG_NAMES_2025
-    } else {
-        &FLAG_NAMES_2016
-    };
-    names.get(usize::from(bit)).copied()
-}
-
 impl<const EDITION: u16> AlarmFlags<EDITION> {
     /// Indices of the set bits, lowest first.
     pub fn bits(self) -> impl Iterator<Item = u8> {
@@ -529,10 +466,12 @@ impl<const EDITION: u16> Serialize for AlarmFlags<EDITION> {
         use serde::ser::SerializeMap;
         let names: Vec<String> = self
             .bits()
-            .map(|b| match alarm_flag_name(EDITION == 2025, b) {
-                Some(n) => n.to_owned(),
-                None => format!("reserved_bit_{b}"),
-            })
+            .map(
+                |b| match model::alarm_flags::flag_name(EDITION == 2025, b) {
+                    Some(n) => n.to_owned(),
+                    None => format!("reserved_bit_{b}"),
+                },
+            )
             .collect();
         let mut m = s.serialize_map(Some(2))?;
         m.serialize_entry("raw", &self.0)?;

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use model::{Timestamp, VehicleSample, Vin};
 use serde::Serialize;
 
-use crate::flags::{THERMAL_EVENT_BIT, flag_name};
+use model::alarm_flags::{THERMAL_EVENT_BIT, flag_name};
 
 /// The level GB/T 32960.3-2025 gives a thermal event, whatever the frame says.
 const THERMAL_EVENT_LEVEL: u8 = 4;

@@ -4,7 +4,5 @@
 //! (DESIGN.md §3, the `rules` row), so the same input always gives the same events.
 
 mod alarm;
-mod flags;
 
 pub use alarm::{AlarmChange, AlarmEvent, AlarmTracker, is_critical};
-pub use flags::{FLAG_NAMES_2016, FLAG_NAMES_2025, THERMAL_EVENT_BIT, flag_name};

@@ -1,8 +1,7 @@
-//! The names of the GB/T 32960 general alarm flag bits, kept here as data.
+//! The names of the GB/T 32960 general alarm flag bits (Table 18 of 2016, Table 24 of 2025).
 //!
-//! These lists are copies of the ones in `proto-gbt32960` (`report.rs`), because `rules` must not
-//! depend on a protocol crate; a test in that crate is the right place to keep the two equal once
-//! a shared home exists.
+//! They are domain data shared by the codec (which prints them) and the rules (which name alarms
+//! after them), so they live here, once.
 
 /// General alarm flag bits of GB/T 32960.3-2016, bit 0 first; bits 19–31 are reserved.
 pub const FLAG_NAMES_2016: [&str; 19] = [
