@@ -51,6 +51,50 @@ pub struct VehicleSample {
     pub quality: u64,
 }
 
+impl VehicleSample {
+    /// A sample with no values yet: every column NULL or empty, quality clean. Decoders fill in
+    /// what the frame carries.
+    pub fn new(
+        vin: Vin,
+        ts: Timestamp,
+        received_at: Timestamp,
+        source: impl Into<String>,
+        reissue: bool,
+    ) -> Self {
+        Self {
+            vin,
+            ts,
+            received_at,
+            source: source.into(),
+            reissue,
+            vehicle_status: None,
+            charging_status: None,
+            run_mode: None,
+            speed_kmh: None,
+            odometer_km: None,
+            total_voltage_v: None,
+            total_current_a: None,
+            soc_pct: None,
+            insulation_kohm: None,
+            gear: None,
+            lon: None,
+            lat: None,
+            position_valid: None,
+            coord_system: None,
+            max_cell_voltage_v: None,
+            min_cell_voltage_v: None,
+            max_temp_c: None,
+            min_temp_c: None,
+            alarm_level: None,
+            alarm_flags: None,
+            cell_voltages_v: Vec::new(),
+            probe_temps_c: Vec::new(),
+            motors: Vec::new(),
+            quality: 0,
+        }
+    }
+}
+
 /// One drive motor's state inside a sample.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Motor {

@@ -67,42 +67,23 @@ impl Step {
     }
 
     fn sample(&self) -> VehicleSample {
-        VehicleSample {
-            vin: self.vin.parse::<Vin>().unwrap(),
-            ts: Timestamp::from_secs(self.ts),
-            received_at: Timestamp::from_secs(self.ts + 1),
-            source: if self.edition_2025 {
-                "gbt32960-2025"
-            } else {
-                "gbt32960-2016"
-            }
-            .to_owned(),
-            reissue: self.reissue,
-            vehicle_status: None,
-            charging_status: None,
-            run_mode: None,
-            speed_kmh: None,
-            odometer_km: None,
-            total_voltage_v: None,
-            total_current_a: None,
-            soc_pct: None,
-            insulation_kohm: None,
-            gear: None,
-            lon: None,
-            lat: None,
-            position_valid: None,
-            coord_system: None,
-            max_cell_voltage_v: None,
-            min_cell_voltage_v: None,
-            max_temp_c: None,
-            min_temp_c: None,
-            alarm_level: self.level,
-            alarm_flags: self.flags,
-            cell_voltages_v: Vec::new(),
-            probe_temps_c: Vec::new(),
-            motors: Vec::new(),
-            quality: 0,
-        }
+        let source = if self.edition_2025 {
+            "gbt32960-2025"
+        } else {
+            "gbt32960-2016"
+        };
+        let ts = Timestamp::from_secs(self.ts);
+        let received_at = Timestamp::from_secs(self.ts + 1);
+        let mut s = VehicleSample::new(
+            self.vin.parse::<Vin>().unwrap(),
+            ts,
+            received_at,
+            source,
+            self.reissue,
+        );
+        s.alarm_level = self.level;
+        s.alarm_flags = self.flags;
+        s
     }
 
     fn expected(&self) -> Vec<AlarmEvent> {
