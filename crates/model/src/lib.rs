@@ -3,12 +3,14 @@
 //! Nothing here does IO. Protocol crates produce these types; the pipeline, store and API consume
 //! them. Field names of the record types are the column names of DESIGN.md §4.
 
+pub mod alarm;
 pub mod alarm_flags;
 mod registry;
 mod sample;
 mod time;
 mod vin;
 
+pub use alarm::{Alarm, AlarmChangeKind, AlarmNotice, AlarmState};
 pub use registry::VehicleInfo;
 pub use sample::{Motor, VehicleSample, quality};
 pub use time::{BEIJING_OFFSET_SECS, CivilTime, Timestamp};
