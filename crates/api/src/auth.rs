@@ -2,12 +2,14 @@
 //!
 //! Authentication is a middleware on the whole `/api` and `/metrics` routers rather than an
 //! extractor each handler remembers to take: a route added later is authenticated by default.
-//! The middleware leaves the `Principal` in the request's extensions for the handler.
+//! The middleware leaves the `Principal` in the request's extensions for the handler. The live
+//! stream alone also takes the token from the query string (`require_token_or_query`).
 
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
+use serde::Deserialize;
 
 use crate::Shared;
 use crate::backend::{Principal, Role, VehicleStatus};
@@ -19,14 +21,57 @@ pub(crate) async fn require_token(
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let value = req
-        .headers()
+    let token = header_token(&req)?.ok_or(ApiError::MissingToken)?;
+    admit(&backend, &mut req, &token)?;
+    Ok(next.run(req).await)
+}
+
+/// `require_token` that also accepts `?token=TOKEN`, for `/api/v1/stream` only: the browser's
+/// `EventSource` cannot set headers. Everywhere else a token in the URL is refused, because URLs
+/// end up in logs and histories. When both are sent, the header decides.
+pub(crate) async fn require_token_or_query(
+    State(backend): State<Shared>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let token = match header_token(&req)? {
+        Some(token) => token,
+        None => query_token(&req)?.ok_or(ApiError::MissingToken)?,
+    };
+    admit(&backend, &mut req, &token)?;
+    Ok(next.run(req).await)
+}
+
+/// The bearer token of the `Authorization` header: `None` without the header, an error when the
+/// header is not a bearer token.
+fn header_token(req: &Request) -> Result<Option<String>, ApiError> {
+    req.headers()
         .get(header::AUTHORIZATION)
-        .ok_or(ApiError::MissingToken)?;
-    let token = bearer_token(value.as_bytes()).ok_or(ApiError::InvalidToken)?;
+        .map(|value| {
+            bearer_token(value.as_bytes())
+                .map(str::to_owned)
+                .ok_or(ApiError::InvalidToken)
+        })
+        .transpose()
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The `token` query parameter, `None` when absent or empty.
+fn query_token(req: &Request) -> Result<Option<String>, ApiError> {
+    let Query(q) = Query::<TokenQuery>::try_from_uri(req.uri())
+        .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    Ok(q.token.filter(|t| !t.is_empty()))
+}
+
+/// Records the principal of a valid token in the request for the handler.
+fn admit(backend: &Shared, req: &mut Request, token: &str) -> Result<(), ApiError> {
     let principal = backend.authenticate(token).ok_or(ApiError::InvalidToken)?;
     req.extensions_mut().insert(principal);
-    Ok(next.run(req).await)
+    Ok(())
 }
 
 /// The token of an `Authorization` header value; the scheme name is case-insensitive

@@ -6,9 +6,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
-use model::{Timestamp, VehicleInfo, VehicleSample};
+use model::{Alarm, AlarmNotice, AlarmState, Timestamp, VehicleInfo, VehicleSample};
 use serde::Serialize;
+use tokio::sync::broadcast;
 
 /// A boxed future, so the trait can be used as `Arc<dyn Backend>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -19,6 +21,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct Principal {
     pub role: Role,
     pub org: Option<String>,
+    /// Who this is, for audit trails such as an alarm's `acked_by`: e.g. `token 7 (operator)`.
+    /// Never the token itself.
+    pub subject: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,11 +60,105 @@ pub struct VehicleStatus {
     pub state: Option<VehicleSample>,
 }
 
-/// A page of vehicles and the total matching the filter.
+/// A page of results (vehicles, alarms) and the total matching the filter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: usize,
+}
+
+/// Filters of `GET /api/v1/alarms`. `from` and `to` select the alarms whose life overlaps
+/// `[from, to)`: still open at `from` or closed after it, and opened before `to`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmFilter {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// The VIN, terminal id or charger id (`alarms.entity_id`).
+    pub entity: Option<String>,
+    pub kind: Option<String>,
+    /// Alarms whose level is at least this (1–4).
+    pub min_level: Option<u8>,
+    pub state: Option<AlarmStateFilter>,
+    /// Set from the principal for `Role::Org`.
+    pub org: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl AlarmFilter {
+    /// Whether `alarm` passes every filter but paging: the meaning of the filter in one place,
+    /// for backends that filter in memory and for tests.
+    pub fn matches(&self, alarm: &Alarm) -> bool {
+        self.from
+            .is_none_or(|from| alarm.closed_at.is_none_or(|closed| closed > from))
+            && self.to.is_none_or(|to| alarm.opened_at < to)
+            && self.entity.as_ref().is_none_or(|e| *e == alarm.entity_id)
+            && self.kind.as_ref().is_none_or(|k| *k == alarm.kind)
+            && self.min_level.is_none_or(|min| alarm.level >= min)
+            && self.state.is_none_or(|s| s.matches(alarm.state))
+            && self
+                .org
+                .as_ref()
+                .is_none_or(|o| alarm.org.as_ref() == Some(o))
+    }
+}
+
+/// The `state` filter of `GET /api/v1/alarms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlarmStateFilter {
+    /// Not closed, acknowledged or not.
+    Open,
+    /// Open and nobody has acknowledged it yet (`AlarmState::Open`).
+    Unacked,
+    /// Open and acknowledged (`AlarmState::Acknowledged`).
+    Acknowledged,
+    /// Closed, acknowledged or not.
+    Closed,
+}
+
+impl AlarmStateFilter {
+    pub const ALL: [Self; 4] = [Self::Open, Self::Unacked, Self::Acknowledged, Self::Closed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Unacked => "unacked",
+            Self::Acknowledged => "acknowledged",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    /// The alarm states this filter selects.
+    pub fn states(self) -> &'static [AlarmState] {
+        match self {
+            Self::Open => &[AlarmState::Open, AlarmState::Acknowledged],
+            Self::Unacked => &[AlarmState::Open],
+            Self::Acknowledged => &[AlarmState::Acknowledged],
+            Self::Closed => &[AlarmState::Closed],
+        }
+    }
+
+    pub fn matches(self, state: AlarmState) -> bool {
+        self.states().contains(&state)
+    }
+}
+
+/// A live event for `GET /api/v1/stream`, sent by the backend on a `tokio::sync::broadcast`
+/// channel. The payloads are behind `Arc` because every subscriber receives a clone.
+#[derive(Debug, Clone)]
+pub enum StreamEvent {
+    /// A live sample (column names of `vehicle_samples`); `org` is the owner organisation when
+    /// known, for scoping: org principals receive only their own organisation's samples.
+    Sample {
+        org: Option<String>,
+        sample: Arc<VehicleSample>,
+    },
+    /// A change in an alarm's life; scoped by `notice.alarm.org`.
+    Alarm(Arc<AlarmNotice>),
 }
 
 /// One point of a track.
@@ -87,6 +186,9 @@ pub enum BackendError {
     /// 400: the request is wrong (bad SQL, a write statement, a bad time range…).
     #[error("{0}")]
     BadRequest(String),
+    /// 409: the request contradicts the current state (an alarm that is already acknowledged).
+    #[error("{0}")]
+    Conflict(String),
     /// 503: overloaded or shutting down.
     #[error("{0}")]
     Unavailable(String),
@@ -139,6 +241,28 @@ pub trait Backend: Send + Sync + 'static {
     /// Admin bulk upsert of registry entries (`POST /api/v1/vehicles`); returns how many.
     fn upsert_vehicles(&self, entries: Vec<VehicleInfo>) -> Result<usize, BackendError>;
 
+    /// Alarms matching `filter` (see [`AlarmFilter::matches`]), newest opened first, and how many
+    /// match in all.
+    fn alarms(&self, filter: AlarmFilter) -> Result<Page<Alarm>, BackendError>;
+
+    /// One alarm by id; `NotFound` if there is none. The API reads it to check an org principal's
+    /// scope before acknowledging.
+    fn alarm(&self, id: i64) -> Result<Alarm, BackendError>;
+
+    /// Acknowledges an open alarm on behalf of `by` (the principal's `subject`) and returns it as
+    /// it is now. `NotFound` for an unknown id; `Conflict` when it is already acknowledged.
+    fn ack_alarm(
+        &self,
+        id: i64,
+        by: String,
+        comment: Option<String>,
+    ) -> Result<Alarm, BackendError>;
+
+    /// A new receiver of live events for `GET /api/v1/stream`. The channel is bounded: a
+    /// subscriber that falls behind loses the oldest events, and the API tells the client how
+    /// many.
+    fn subscribe(&self) -> broadcast::Receiver<StreamEvent>;
+
     /// The current time, for defaults such as "the last 24 hours" of `samples` and `track`.
     /// The API asks the backend instead of reading a clock so that the platform's `Clock` (and a
     /// test's fixed time) decides; the provided method reads the system clock.
@@ -147,5 +271,97 @@ pub trait Backend: Send + Sync + 'static {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
         Timestamp::from_micros(micros)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alarm(opened: i64, closed: Option<i64>, state: AlarmState) -> Alarm {
+        Alarm {
+            alarm_id: 1,
+            entity_id: "LA9A0000000000001".into(),
+            kind: "insulation_low".into(),
+            level: 2,
+            critical: false,
+            state,
+            opened_at: Timestamp::from_secs(opened),
+            acked_at: None,
+            acked_by: None,
+            ack_comment: None,
+            closed_at: closed.map(Timestamp::from_secs),
+            source: "rule".into(),
+            detail: String::new(),
+            org: Some("carmaker-a".into()),
+        }
+    }
+
+    #[test]
+    fn a_time_range_selects_the_alarms_whose_life_overlaps_it() {
+        let range = |from: i64, to: i64| AlarmFilter {
+            from: Some(Timestamp::from_secs(from)),
+            to: Some(Timestamp::from_secs(to)),
+            ..AlarmFilter::default()
+        };
+        let closed = alarm(100, Some(200), AlarmState::Closed);
+        assert!(range(150, 160).matches(&closed));
+        assert!(range(50, 101).matches(&closed));
+        assert!(range(199, 300).matches(&closed));
+        assert!(!range(50, 100).matches(&closed), "opened at `to`");
+        assert!(!range(200, 300).matches(&closed), "closed at `from`");
+        let open = alarm(100, None, AlarmState::Open);
+        assert!(range(1_000, 2_000).matches(&open));
+        assert!(!range(0, 100).matches(&open));
+    }
+
+    #[test]
+    fn state_level_and_org_filters() {
+        let unacked = alarm(100, None, AlarmState::Open);
+        let acked = alarm(100, None, AlarmState::Acknowledged);
+        let closed = alarm(100, Some(200), AlarmState::Closed);
+        let with = |state| AlarmFilter {
+            state: Some(state),
+            ..AlarmFilter::default()
+        };
+        let picked = |f: &AlarmFilter| [&unacked, &acked, &closed].map(|a| f.matches(a));
+        assert_eq!(picked(&with(AlarmStateFilter::Open)), [true, true, false]);
+        assert_eq!(
+            picked(&with(AlarmStateFilter::Unacked)),
+            [true, false, false]
+        );
+        assert_eq!(
+            picked(&with(AlarmStateFilter::Acknowledged)),
+            [false, true, false]
+        );
+        assert_eq!(
+            picked(&with(AlarmStateFilter::Closed)),
+            [false, false, true]
+        );
+        for f in AlarmStateFilter::ALL {
+            assert_eq!(AlarmStateFilter::parse(f.as_str()), Some(f));
+        }
+        assert_eq!(AlarmStateFilter::parse("Open"), None);
+
+        let level = |min| AlarmFilter {
+            min_level: Some(min),
+            ..AlarmFilter::default()
+        };
+        assert!(level(2).matches(&unacked) && !level(3).matches(&unacked));
+        let org = |o: &str| AlarmFilter {
+            org: Some(o.into()),
+            ..AlarmFilter::default()
+        };
+        assert!(org("carmaker-a").matches(&unacked));
+        assert!(!org("fleet-b").matches(&unacked));
+        let no_org = Alarm {
+            org: None,
+            ..unacked
+        };
+        assert!(
+            !org("carmaker-a").matches(&no_org),
+            "an org never sees unowned alarms"
+        );
+        assert!(AlarmFilter::default().matches(&no_org));
     }
 }

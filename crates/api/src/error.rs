@@ -26,6 +26,8 @@ pub(crate) enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
     PayloadTooLarge(String),
     #[error("method not allowed on this path")]
     MethodNotAllowed,
@@ -47,6 +49,7 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Unavailable(_) | Self::Busy | Self::Timeout(_) => {
@@ -94,6 +97,7 @@ impl From<BackendError> for ApiError {
         match e {
             BackendError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             BackendError::BadRequest(m) => Self::BadRequest(m),
+            BackendError::Conflict(m) => Self::Conflict(m),
             BackendError::Unavailable(m) => Self::Unavailable(m),
             BackendError::Internal(m) => Self::Internal(m),
         }

@@ -1,9 +1,11 @@
-//! Haihe's HTTP API (axum): REST endpoints of DESIGN.md §5, SQL, metrics, bearer-token auth.
+//! Haihe's HTTP API (axum): REST endpoints of DESIGN.md §5, SQL, alarms, the live event stream
+//! (server-sent events), metrics, bearer-token auth.
 //!
 //! `router(backend)` is the whole API as an `axum::Router`; the binary serves it (`serve`) and
 //! tests call it with `router(backend).oneshot(request)`. Everything platform-specific is behind
 //! the [`Backend`] trait.
 
+mod alarms;
 mod auth;
 mod backend;
 mod error;
@@ -11,22 +13,24 @@ mod history;
 mod limits;
 mod params;
 mod sql;
+mod stream;
 mod system;
 mod vehicles;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 
 pub use backend::*;
 pub use limits::Limits;
 pub use vehicles::{CATEGORIES, POWERTRAINS};
 
 use crate::error::ApiError;
+use crate::stream::StreamSlots;
 
 /// The state every handler shares.
 type Shared = Arc<dyn Backend>;
@@ -39,6 +43,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
 /// The API with the given limits.
 pub fn router_with(backend: Arc<dyn Backend>, limits: Limits) -> Router {
     let gate = limits::Gate::new(limits);
+    let slots = StreamSlots(Arc::new(tokio::sync::Semaphore::new(limits.max_streams)));
 
     let api = Router::new()
         .route("/metrics", get(system::metrics))
@@ -55,6 +60,11 @@ pub fn router_with(backend: Arc<dyn Backend>, limits: Limits) -> Router {
             "/api/v1/sql",
             post(sql::query).layer(DefaultBodyLimit::max(sql::SQL_BODY_LIMIT)),
         )
+        .route("/api/v1/alarms", get(alarms::list))
+        .route(
+            "/api/v1/alarms/{id}/ack",
+            post(alarms::ack).layer(DefaultBodyLimit::max(alarms::ACK_BODY_LIMIT)),
+        )
         // `route_layer`: only matched routes demand a token, so an unknown path is a plain 404
         // and a wrong method a plain 405, whoever asks.
         .route_layer(middleware::from_fn_with_state(
@@ -66,23 +76,47 @@ pub fn router_with(backend: Arc<dyn Backend>, limits: Limits) -> Router {
             limits::limited,
         ));
 
+    // The live stream alone also takes `?token=` (see `stream.rs`), so it has its own router.
+    let live = Router::new()
+        .route(
+            "/api/v1/stream",
+            get(stream::events).layer(Extension(slots)),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            backend.clone(),
+            auth::require_token_or_query,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            gate.clone(),
+            limits::limited,
+        ));
+
     let open = Router::new()
         .route("/healthz", get(system::healthz))
         .route_layer(middleware::from_fn_with_state(gate, limits::timed));
 
-    api.merge(open)
+    api.merge(live)
+        .merge(open)
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(backend)
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in flight.
+/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in flight
+/// and ends the live streams.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (closing, closing_rx) = tokio::sync::watch::channel(false);
+    let router = router.layer(Extension(stream::Closing(closing_rx)));
+    let signal = async move {
+        shutdown.await;
+        // The graceful shutdown waits for every response to end, and a live stream never would.
+        closing.send_replace(true);
+    };
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(signal)
         .await
 }

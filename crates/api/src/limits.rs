@@ -22,6 +22,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Requests served at once (`/healthz` does not count); more are refused with 503.
     pub max_concurrent_requests: usize,
+    /// Live streams (`/api/v1/stream`) open at once; more are refused with 503. A stream counts
+    /// as a request in flight only until its head is sent, so it needs a cap of its own.
+    pub max_streams: usize,
 }
 
 impl Default for Limits {
@@ -29,6 +32,7 @@ impl Default for Limits {
         Self {
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 256,
+            max_streams: 256,
         }
     }
 }

@@ -113,6 +113,60 @@ pub(crate) fn parse_time(
         .transpose()
 }
 
+/// An entity id (a VIN, JT/T 808 terminal id or charger id): 1–64 characters, none of them
+/// whitespace or control characters.
+pub(crate) fn parse_entity(name: &str, value: &Option<String>) -> Result<Option<String>, ApiError> {
+    present(value)
+        .map(|v| {
+            let n = v.chars().count();
+            if n > 64 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                Err(ApiError::BadRequest(format!(
+                    "{name}: expected a VIN, terminal id or charger id (1–64 characters without \
+                     spaces), got {v:?}"
+                )))
+            } else {
+                Ok(v.to_owned())
+            }
+        })
+        .transpose()
+}
+
+/// A machine name such as an alarm kind: 1–64 of `a`–`z`, `0`–`9` and `_`.
+pub(crate) fn parse_name(name: &str, value: &Option<String>) -> Result<Option<String>, ApiError> {
+    present(value)
+        .map(|v| {
+            let ok = v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if ok {
+                Ok(v.to_owned())
+            } else {
+                Err(ApiError::BadRequest(format!(
+                    "{name}: expected a name of 1–64 characters a–z, 0–9 and _ \
+                     (e.g. insulation_low), got {v:?}"
+                )))
+            }
+        })
+        .transpose()
+}
+
+/// An integer in `min..=max`.
+pub(crate) fn parse_in_range(
+    name: &str,
+    value: &Option<String>,
+    min: u8,
+    max: u8,
+) -> Result<Option<u8>, ApiError> {
+    present(value)
+        .map(|v| match v.parse::<u8>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadRequest(format!(
+                "{name}: expected an integer from {min} to {max}, got {v:?}"
+            ))),
+        })
+        .transpose()
+}
+
 /// The default window of history endpoints.
 pub(crate) const DEFAULT_WINDOW_SECS: i64 = 24 * 3600;
 
@@ -173,6 +227,33 @@ mod tests {
             e.to_string().starts_with("from: expected an RFC 3339"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn entities_names_and_ranges() {
+        assert_eq!(parse_entity("entity", &None).unwrap(), None);
+        assert_eq!(
+            parse_entity("entity", &s("CP-0001")).unwrap().as_deref(),
+            Some("CP-0001")
+        );
+        assert!(parse_entity("entity", &s("a b")).is_err());
+        assert!(parse_entity("entity", &s(&"x".repeat(65))).is_err());
+        assert_eq!(
+            parse_name("kind", &s("insulation_low")).unwrap().as_deref(),
+            Some("insulation_low")
+        );
+        assert!(parse_name("kind", &s("Insulation")).is_err());
+        assert!(parse_name("kind", &s(&"x".repeat(65))).is_err());
+        assert_eq!(parse_in_range("min_level", &s("4"), 1, 4).unwrap(), Some(4));
+        assert_eq!(parse_in_range("min_level", &s(""), 1, 4).unwrap(), None);
+        for bad in ["0", "5", "-1", "2.5", "300"] {
+            let e = parse_in_range("min_level", &s(bad), 1, 4).unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with("min_level: expected an integer from 1 to 4"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -127,12 +127,25 @@ pub(crate) async fn upsert(
 /// A body that could not be read: too large (413) or broken off (400).
 pub(crate) fn body_error(e: BytesRejection, limit: usize) -> ApiError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge(format!("request body is larger than {} MiB", limit >> 20))
+        ApiError::PayloadTooLarge(format!("request body is larger than {}", size(limit)))
     } else {
         ApiError::BadRequest(format!(
             "could not read the request body: {}",
             e.body_text()
         ))
+    }
+}
+
+/// A body limit as people write it: `16 MiB`, `16 KiB`, `100 bytes`.
+fn size(bytes: usize) -> String {
+    const KIB: usize = 1 << 10;
+    const MIB: usize = 1 << 20;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -264,5 +277,18 @@ fn kind(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size;
+
+    #[test]
+    fn body_limits_are_written_in_the_largest_whole_unit() {
+        assert_eq!(size(16 << 20), "16 MiB");
+        assert_eq!(size(1 << 20), "1 MiB");
+        assert_eq!(size(16 << 10), "16 KiB");
+        assert_eq!(size(1500), "1500 bytes");
     }
 }

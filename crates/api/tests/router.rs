@@ -1,20 +1,25 @@
 //! The API's routes through `router(backend).oneshot(request)`, against a small in-memory
-//! `Backend`: auth and roles, org scoping, validation, response shapes and the error format.
+//! `Backend`: auth and roles, org scoping, validation, response shapes, the error format, and the
+//! live stream read event by event from the response body.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use api::{
-    Backend, BackendError, BoxFuture, Limits, Page, Principal, QueryResult, Role, TrackPoint,
-    VehicleFilter, VehicleStatus, router, router_with,
+    AlarmFilter, AlarmStateFilter, Backend, BackendError, BoxFuture, Limits, Page, Principal,
+    QueryResult, Role, StreamEvent, TrackPoint, VehicleFilter, VehicleStatus, router, router_with,
 };
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::{Body, BodyDataStream, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use model::{Motor, Timestamp, VehicleInfo, VehicleSample, Vin};
+use futures_util::StreamExt;
+use model::{
+    Alarm, AlarmChangeKind, AlarmNotice, AlarmState, Motor, Timestamp, VehicleInfo, VehicleSample,
+    Vin,
+};
 use serde_json::{Value, json};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 use tower::ServiceExt;
 
 /// 2026-07-07T06:55:15+08:00.
@@ -34,6 +39,9 @@ const VIN_BOOM: &str = "BOOM";
 /// `samples()` waits until the test releases it.
 const VIN_SLOW: &str = "SLOW";
 
+/// The capacity of the fake backend's broadcast channel of live events.
+const STREAM_CAPACITY: usize = 16;
+
 /// What the router asked of the backend, for the assertions.
 #[derive(Debug, Default)]
 struct Calls {
@@ -42,12 +50,17 @@ struct Calls {
     track: Option<(String, Timestamp, Timestamp)>,
     sql: Option<(Principal, String)>,
     upserted: Vec<VehicleInfo>,
+    alarm_filter: Option<AlarmFilter>,
+    acked: Vec<(i64, String, Option<String>)>,
+    subscribed: usize,
 }
 
 struct TestBackend {
     ready: AtomicBool,
     vehicles: Vec<VehicleStatus>,
     samples: Vec<VehicleSample>,
+    alarms: Mutex<Vec<Alarm>>,
+    events: broadcast::Sender<StreamEvent>,
     calls: Mutex<Calls>,
     slow_started: Notify,
     slow_release: Notify,
@@ -107,6 +120,58 @@ fn sample(vin: &str, ts_secs: i64, lon: f64, lat: f64) -> VehicleSample {
     }
 }
 
+/// Alarm 1: carmaker-a's, open. 2: fleet-b's, acknowledged. 3: carmaker-a's, closed a day ago.
+/// 4: an unregistered vehicle's (no org), open.
+fn alarms() -> Vec<Alarm> {
+    let alarm = |id: i64, vin: &str, org: Option<&str>, kind: &str, level: u8, opened: i64| Alarm {
+        alarm_id: id,
+        entity_id: vin.to_owned(),
+        kind: kind.to_owned(),
+        level,
+        critical: model::alarm::is_critical(level),
+        state: AlarmState::Open,
+        opened_at: Timestamp::from_secs(opened),
+        acked_at: None,
+        acked_by: None,
+        ack_comment: None,
+        closed_at: None,
+        source: "rule".to_owned(),
+        detail: "insulation 80 kΩ below 100 kΩ".to_owned(),
+        org: org.map(str::to_owned),
+    };
+    let one = alarm(
+        1,
+        VIN_A,
+        Some("carmaker-a"),
+        "insulation_low",
+        3,
+        NOW_SECS - 2 * HOUR,
+    );
+    let mut two = alarm(
+        2,
+        VIN_B,
+        Some("fleet-b"),
+        "battery_high_temperature",
+        2,
+        NOW_SECS - 3 * HOUR,
+    );
+    two.state = AlarmState::Acknowledged;
+    two.acked_at = Some(Timestamp::from_secs(NOW_SECS - 2 * HOUR));
+    two.acked_by = Some("token 2 (operator)".to_owned());
+    let mut three = alarm(
+        3,
+        VIN_A,
+        Some("carmaker-a"),
+        "offline",
+        1,
+        NOW_SECS - 30 * HOUR,
+    );
+    three.state = AlarmState::Closed;
+    three.closed_at = Some(Timestamp::from_secs(NOW_SECS - 26 * HOUR));
+    let four = alarm(4, VIN_UNREGISTERED, None, "offline", 1, NOW_SECS - HOUR);
+    vec![one, two, three, four]
+}
+
 impl TestBackend {
     fn new() -> Arc<Self> {
         let samples = vec![
@@ -143,6 +208,8 @@ impl TestBackend {
             ready: AtomicBool::new(true),
             vehicles,
             samples,
+            alarms: Mutex::new(alarms()),
+            events: broadcast::channel(STREAM_CAPACITY).0,
             calls: Mutex::default(),
             slow_started: Notify::new(),
             slow_release: Notify::new(),
@@ -151,6 +218,21 @@ impl TestBackend {
 
     fn calls(&self) -> std::sync::MutexGuard<'_, Calls> {
         self.calls.lock().unwrap()
+    }
+
+    fn alarm_by_id(&self, id: i64) -> Alarm {
+        self.alarms
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|a| a.alarm_id == id)
+            .cloned()
+            .unwrap()
+    }
+
+    /// Publishes a live event to every open stream.
+    fn publish(&self, event: StreamEvent) {
+        self.events.send(event).unwrap();
     }
 }
 
@@ -163,7 +245,11 @@ impl Backend for TestBackend {
             ORG_NONE => (Role::Org, None),
             _ => return None,
         };
-        Some(Principal { role, org })
+        Some(Principal {
+            role,
+            org,
+            subject: format!("test {token}"),
+        })
     }
 
     fn ready(&self) -> bool {
@@ -291,6 +377,65 @@ impl Backend for TestBackend {
         Ok(n)
     }
 
+    fn alarms(&self, filter: AlarmFilter) -> Result<Page<Alarm>, BackendError> {
+        let mut matching: Vec<Alarm> = self
+            .alarms
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| filter.matches(a))
+            .cloned()
+            .collect();
+        matching.sort_by_key(|a| std::cmp::Reverse(a.opened_at));
+        let total = matching.len();
+        let items = matching
+            .into_iter()
+            .skip(filter.offset)
+            .take(filter.limit)
+            .collect();
+        self.calls().alarm_filter = Some(filter);
+        Ok(Page { items, total })
+    }
+
+    fn alarm(&self, id: i64) -> Result<Alarm, BackendError> {
+        self.alarms
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|a| a.alarm_id == id)
+            .cloned()
+            .ok_or_else(|| BackendError::NotFound(format!("alarm {id}")))
+    }
+
+    fn ack_alarm(
+        &self,
+        id: i64,
+        by: String,
+        comment: Option<String>,
+    ) -> Result<Alarm, BackendError> {
+        let mut alarms = self.alarms.lock().unwrap();
+        let alarm = alarms
+            .iter_mut()
+            .find(|a| a.alarm_id == id)
+            .ok_or_else(|| BackendError::NotFound(format!("alarm {id}")))?;
+        if alarm.state == AlarmState::Acknowledged {
+            return Err(BackendError::Conflict(format!(
+                "alarm {id} is already acknowledged"
+            )));
+        }
+        alarm.state = AlarmState::Acknowledged;
+        alarm.acked_at = Some(Timestamp::from_secs(NOW_SECS));
+        alarm.acked_by = Some(by.clone());
+        alarm.ack_comment.clone_from(&comment);
+        self.calls().acked.push((id, by, comment));
+        Ok(alarm.clone())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<StreamEvent> {
+        self.calls().subscribed += 1;
+        self.events.subscribe()
+    }
+
     fn now(&self) -> Timestamp {
         Timestamp::from_secs(NOW_SECS)
     }
@@ -333,9 +478,16 @@ impl Reply {
 }
 
 async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let uri = req.uri().clone();
     let response = app.clone().oneshot(req).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
+    // A live stream's body never ends: reading it here would hang the test instead of failing it.
+    assert_ne!(
+        headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+        Some(&b"text/event-stream"[..]),
+        "{uri} opened a live stream"
+    );
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
@@ -409,8 +561,11 @@ async fn metrics_are_prometheus_text_for_any_role() {
 }
 
 /// Every route but `/healthz`, as (method, uri, body).
-const PROTECTED: [(&str, &str, &str); 7] = [
+const PROTECTED: [(&str, &str, &str); 10] = [
     ("GET", "/metrics", ""),
+    ("GET", "/api/v1/alarms", ""),
+    ("POST", "/api/v1/alarms/1/ack", ""),
+    ("GET", "/api/v1/stream", ""),
     ("GET", "/api/v1/vehicles", ""),
     ("POST", "/api/v1/vehicles", "[]"),
     ("GET", "/api/v1/vehicles/LA9A0000000000001", ""),
@@ -456,6 +611,7 @@ async fn every_route_but_healthz_needs_a_valid_token() {
     // Nothing reached the backend without a principal.
     let calls = backend.calls();
     assert!(calls.filter.is_none() && calls.sql.is_none() && calls.upserted.is_empty());
+    assert!(calls.alarm_filter.is_none() && calls.acked.is_empty() && calls.subscribed == 0);
 }
 
 #[tokio::test]
@@ -1051,6 +1207,674 @@ async fn sql_errors() {
     assert_eq!(msg, "query engine is busy");
 }
 
+// ---- alarms ----------------------------------------------------------------------------------
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["alarm_id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn alarm_list_is_newest_first_with_default_paging() {
+    let (backend, app) = setup();
+    let r = get(&app, "/api/v1/alarms", Some(OPERATOR)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["total"], 4);
+    assert_eq!(ids(&body), [4, 1, 2, 3]);
+    // An alarm in the columns of the `alarms` table.
+    let keys: Vec<&str> = body["items"][1]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "alarm_id",
+            "entity_id",
+            "kind",
+            "level",
+            "critical",
+            "state",
+            "opened_at",
+            "acked_at",
+            "acked_by",
+            "ack_comment",
+            "closed_at",
+            "source",
+            "detail",
+            "org"
+        ]
+    );
+    assert_eq!(body["items"][1]["state"], "open");
+    assert_eq!(body["items"][1]["opened_at"], "2026-07-07T04:55:15+08:00");
+    assert_eq!(
+        backend.calls().alarm_filter.clone().unwrap(),
+        AlarmFilter {
+            limit: 100,
+            ..AlarmFilter::default()
+        }
+    );
+
+    // Empty values mean "not given", as for the vehicle list.
+    let uri = "/api/v1/alarms?from=&to=&entity=&kind=&min_level=&state=&limit=&offset=";
+    assert_eq!(get(&app, uri, Some(ADMIN)).await.json()["total"], 4);
+    assert_eq!(
+        backend.calls().alarm_filter.clone().unwrap(),
+        AlarmFilter {
+            limit: 100,
+            ..AlarmFilter::default()
+        }
+    );
+}
+
+#[tokio::test]
+async fn alarm_filters_reach_the_backend() {
+    let (backend, app) = setup();
+    let from = NOW_SECS - 24 * HOUR;
+    let uri = format!(
+        "/api/v1/alarms?from={from}&to=2026-07-07T06:00:00%2B08:00&entity={VIN_A}\
+         &kind=insulation_low&min_level=3&state=unacked&limit=10000&offset=0"
+    );
+    let body = get(&app, &uri, Some(ADMIN)).await.json();
+    assert_eq!(ids(&body), [1]);
+    assert_eq!(
+        backend.calls().alarm_filter.clone().unwrap(),
+        AlarmFilter {
+            from: Some(Timestamp::from_secs(from)),
+            to: Some(Timestamp::parse("2026-07-06T22:00:00Z").unwrap()),
+            entity: Some(VIN_A.to_owned()),
+            kind: Some("insulation_low".to_owned()),
+            min_level: Some(3),
+            state: Some(AlarmStateFilter::Unacked),
+            org: None,
+            limit: 10_000,
+            offset: 0,
+        }
+    );
+
+    for (state, filter, expected) in [
+        ("open", AlarmStateFilter::Open, vec![4, 1, 2]),
+        ("unacked", AlarmStateFilter::Unacked, vec![4, 1]),
+        ("acknowledged", AlarmStateFilter::Acknowledged, vec![2]),
+        ("closed", AlarmStateFilter::Closed, vec![3]),
+    ] {
+        let body = get(&app, &format!("/api/v1/alarms?state={state}"), Some(ADMIN))
+            .await
+            .json();
+        assert_eq!(ids(&body), expected, "{state}");
+        assert_eq!(
+            backend.calls().alarm_filter.clone().unwrap().state,
+            Some(filter)
+        );
+    }
+
+    // Alarm 3 was closed 26 h ago: outside the last day, inside the last two.
+    let body = get(&app, &format!("/api/v1/alarms?from={from}"), Some(ADMIN))
+        .await
+        .json();
+    assert_eq!(ids(&body), [4, 1, 2]);
+    let uri = format!("/api/v1/alarms?from={}", NOW_SECS - 48 * HOUR);
+    assert_eq!(
+        ids(&get(&app, &uri, Some(ADMIN)).await.json()),
+        [4, 1, 2, 3]
+    );
+
+    let body = get(&app, "/api/v1/alarms?limit=1&offset=1", Some(ADMIN))
+        .await
+        .json();
+    assert_eq!((ids(&body), body["total"].clone()), (vec![1], json!(4)));
+}
+
+#[tokio::test]
+async fn an_org_sees_only_its_own_alarms() {
+    let (backend, app) = setup();
+    let body = get(&app, "/api/v1/alarms", Some(ORG_A)).await.json();
+    assert_eq!(ids(&body), [1, 3]);
+    assert_eq!(
+        backend.calls().alarm_filter.clone().unwrap().org.as_deref(),
+        Some("carmaker-a")
+    );
+    // The organisation comes from the token, never from the request.
+    let msg = get(&app, "/api/v1/alarms?org=fleet-b", Some(ORG_A))
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    assert!(msg.contains("unknown field `org`"), "{msg}");
+    let msg = get(&app, "/api/v1/alarms", Some(ORG_NONE))
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(msg.contains("names no organisation"), "{msg}");
+}
+
+#[tokio::test]
+async fn alarm_list_rejects_bad_parameters_by_name() {
+    let (backend, app) = setup();
+    for (query, needle) in [
+        (
+            "state=pending",
+            "state: unknown value \"pending\"; expected one of open, unacked, acknowledged, closed",
+        ),
+        ("state=OPEN", "state: unknown value \"OPEN\""),
+        (
+            "min_level=0",
+            "min_level: expected an integer from 1 to 4, got \"0\"",
+        ),
+        ("min_level=5", "min_level: expected an integer from 1 to 4"),
+        (
+            "min_level=high",
+            "min_level: expected an integer from 1 to 4",
+        ),
+        ("from=yesterday", "from: expected an RFC 3339 time"),
+        ("to=2026-07-07", "to: expected an RFC 3339 time"),
+        ("from=1783378515&to=1783378515", "must be before to"),
+        ("kind=Insulation%20Low", "kind: expected a name"),
+        (
+            "entity=LA9%20A",
+            "entity: expected a VIN, terminal id or charger id",
+        ),
+        ("limit=10001", "limit: at most 10000"),
+        ("offset=-1", "offset: expected a non-negative integer"),
+        ("level=3", "unknown field `level`"),
+    ] {
+        let r = get(&app, &format!("/api/v1/alarms?{query}"), Some(ADMIN)).await;
+        let msg = r.error(StatusCode::BAD_REQUEST, "bad_request");
+        assert!(msg.contains(needle), "{query}: {msg}");
+    }
+    assert!(backend.calls().alarm_filter.is_none());
+}
+
+#[tokio::test]
+async fn acknowledging_an_alarm_records_who_and_why() {
+    let (backend, app) = setup();
+    let body = json!({ "comment": "driver called; vehicle parked" }).to_string();
+    let r = post(&app, "/api/v1/alarms/1/ack", Some(OPERATOR), body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let alarm = r.json();
+    assert_eq!(alarm["alarm_id"], 1);
+    assert_eq!(alarm["state"], "acknowledged");
+    assert_eq!(alarm["acked_by"], "test operator-token");
+    assert_eq!(alarm["ack_comment"], "driver called; vehicle parked");
+    assert_eq!(alarm["acked_at"], "2026-07-07T06:55:15+08:00");
+    assert_eq!(
+        backend.calls().acked,
+        [(
+            1,
+            "test operator-token".to_owned(),
+            Some("driver called; vehicle parked".to_owned())
+        )]
+    );
+
+    // An empty body is an acknowledgement without a comment.
+    let r = post(&app, "/api/v1/alarms/4/ack", Some(ADMIN), "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["ack_comment"], Value::Null);
+    assert_eq!(
+        backend.calls().acked[1],
+        (4, "test admin-token".to_owned(), None)
+    );
+}
+
+#[tokio::test]
+async fn acknowledging_twice_conflicts_and_unknown_alarms_are_not_found() {
+    let (backend, app) = setup();
+    let r = post(&app, "/api/v1/alarms/2/ack", Some(ADMIN), "").await;
+    assert_eq!(
+        r.error(StatusCode::CONFLICT, "conflict"),
+        "alarm 2 is already acknowledged"
+    );
+    assert_eq!(
+        backend.alarm_by_id(2).acked_by.as_deref(),
+        Some("token 2 (operator)")
+    );
+
+    assert_eq!(
+        post(&app, "/api/v1/alarms/1/ack", Some(ADMIN), "")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    post(&app, "/api/v1/alarms/1/ack", Some(ADMIN), "")
+        .await
+        .error(StatusCode::CONFLICT, "conflict");
+
+    let r = post(&app, "/api/v1/alarms/99/ack", Some(ADMIN), "").await;
+    assert_eq!(
+        r.error(StatusCode::NOT_FOUND, "not_found"),
+        "alarm 99 not found"
+    );
+    for id in ["abc", "0", "-1", "1.5"] {
+        let msg = post(&app, &format!("/api/v1/alarms/{id}/ack"), Some(ADMIN), "")
+            .await
+            .error(StatusCode::BAD_REQUEST, "bad_request");
+        assert!(msg.starts_with("id: expected an alarm id"), "{id}: {msg}");
+    }
+    assert_eq!(backend.calls().acked.len(), 1);
+}
+
+#[tokio::test]
+async fn an_org_acknowledges_only_its_own_alarms() {
+    let (backend, app) = setup();
+    // Another org's alarm and one of no org answer exactly like an alarm that does not exist.
+    for id in [2, 4] {
+        let r = post(&app, &format!("/api/v1/alarms/{id}/ack"), Some(ORG_A), "").await;
+        assert_eq!(
+            r.error(StatusCode::NOT_FOUND, "not_found"),
+            format!("alarm {id} not found")
+        );
+    }
+    let r = post(&app, "/api/v1/alarms/99/ack", Some(ORG_A), "").await;
+    assert_eq!(
+        r.error(StatusCode::NOT_FOUND, "not_found"),
+        "alarm 99 not found"
+    );
+    assert!(backend.calls().acked.is_empty());
+    assert_eq!(backend.alarm_by_id(4).state, AlarmState::Open);
+
+    let r = post(&app, "/api/v1/alarms/1/ack", Some(ORG_A), "{}").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["acked_by"], "test org-a-token");
+
+    post(&app, "/api/v1/alarms/1/ack", Some(ORG_NONE), "")
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn ack_comments_are_bounded() {
+    let (backend, app) = setup();
+    let long = json!({ "comment": "警".repeat(1001) }).to_string();
+    let msg = post(&app, "/api/v1/alarms/1/ack", Some(ADMIN), long)
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    assert_eq!(msg, "comment: at most 1000 characters, got 1001");
+    for (body, needle) in [
+        (
+            r#"{"comment": 5}"#,
+            "body: expected nothing or {\"comment\": \"…\"}",
+        ),
+        (r#"{"note": "x"}"#, "unknown field `note`"),
+        (r#"{"comment": "a\u0000b"}"#, "comment: control characters"),
+    ] {
+        let msg = post(&app, "/api/v1/alarms/1/ack", Some(ADMIN), body)
+            .await
+            .error(StatusCode::BAD_REQUEST, "bad_request");
+        assert!(msg.contains(needle), "{body}: {msg}");
+    }
+    let huge = json!({ "comment": "x".repeat(20_000) }).to_string();
+    let msg = post(&app, "/api/v1/alarms/1/ack", Some(ADMIN), huge)
+        .await
+        .error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    assert!(msg.contains("16 KiB"), "{msg}");
+    assert!(backend.calls().acked.is_empty());
+    assert_eq!(backend.alarm_by_id(1).state, AlarmState::Open);
+
+    let most = json!({ "comment": "警".repeat(1000) }).to_string();
+    let r = post(&app, "/api/v1/alarms/1/ack", Some(ADMIN), most).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
+// ---- live stream -----------------------------------------------------------------------------
+
+/// One server-sent event as it arrived: its `event`, `id` and `data` fields, whether it was a
+/// comment, and the raw text.
+#[derive(Debug, Default)]
+struct Sse {
+    event: Option<String>,
+    id: Option<String>,
+    data: Option<String>,
+    comment: bool,
+    raw: String,
+}
+
+impl Sse {
+    fn json(&self) -> Value {
+        serde_json::from_str(self.data.as_deref().expect("a data line")).unwrap()
+    }
+}
+
+/// An open `/api/v1/stream` response, read one event at a time.
+struct EventStream {
+    body: BodyDataStream,
+    buffer: String,
+}
+
+impl EventStream {
+    /// The next event, waiting at most `within`.
+    async fn next_within(&mut self, within: Duration) -> Sse {
+        tokio::time::timeout(within, self.next_event())
+            .await
+            .unwrap_or_else(|_| panic!("no event within {within:?}; got {:?}", self.buffer))
+    }
+
+    async fn next(&mut self) -> Sse {
+        self.next_within(Duration::from_secs(10)).await
+    }
+
+    async fn next_event(&mut self) -> Sse {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let raw: String = self.buffer.drain(..end + 2).collect();
+                let mut sse = Sse {
+                    raw: raw.clone(),
+                    ..Sse::default()
+                };
+                for line in raw[..end].lines() {
+                    if line.starts_with(':') {
+                        sse.comment = true;
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        sse.event = Some(v.to_owned());
+                    } else if let Some(v) = line.strip_prefix("id: ") {
+                        sse.id = Some(v.to_owned());
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        assert!(sse.data.is_none(), "one data line per event: {raw:?}");
+                        sse.data = Some(v.to_owned());
+                    } else {
+                        panic!("unexpected line {line:?} in {raw:?}");
+                    }
+                }
+                return sse;
+            }
+            let chunk = self
+                .body
+                .next()
+                .await
+                .expect("the stream ended")
+                .expect("the stream failed");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+/// Opens the stream at `uri` (with a bearer header when `token` is given) and checks the
+/// response head.
+async fn open_stream(app: &Router, uri: &str, token: Option<&str>) -> EventStream {
+    let response = app
+        .clone()
+        .oneshot(request(Method::GET, uri, token, Body::empty()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{uri}");
+    let headers = response.headers();
+    assert_eq!(headers[header::CONTENT_TYPE], "text/event-stream");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(headers["x-accel-buffering"], "no");
+    EventStream {
+        body: response.into_body().into_data_stream(),
+        buffer: String::new(),
+    }
+}
+
+fn alarm_event(event_id: i64, alarm: Alarm) -> StreamEvent {
+    StreamEvent::Alarm(Arc::new(AlarmNotice {
+        event_id,
+        change: AlarmChangeKind::Opened,
+        at: alarm.opened_at,
+        alarm,
+    }))
+}
+
+fn sample_event(org: Option<&str>, sample: VehicleSample) -> StreamEvent {
+    StreamEvent::Sample {
+        org: org.map(str::to_owned),
+        sample: Arc::new(sample),
+    }
+}
+
+/// A sample of `vin` told apart from others by its speed.
+fn marked_sample(vin: &str, speed: f64) -> VehicleSample {
+    VehicleSample {
+        speed_kmh: Some(speed),
+        ..sample(vin, NOW_SECS, 117.2, 39.1)
+    }
+}
+
+#[tokio::test]
+async fn the_stream_sends_alarm_notices_and_samples() {
+    let (backend, app) = setup();
+    let state = get(&app, &format!("/api/v1/vehicles/{VIN_A}"), Some(ADMIN))
+        .await
+        .json()["state"]
+        .clone();
+    let mut events = open_stream(&app, "/api/v1/stream", Some(ADMIN)).await;
+
+    let alarm = backend.alarm_by_id(1);
+    backend.publish(alarm_event(7, alarm.clone()));
+    backend.publish(sample_event(
+        Some("carmaker-a"),
+        backend.vehicles[0].state.clone().unwrap(),
+    ));
+
+    let e = events.next().await;
+    assert!(e.raw.starts_with("event: alarm\n"), "{:?}", e.raw);
+    assert!(e.raw.contains("\ndata: {\"event_id\":7,"), "{:?}", e.raw);
+    assert_eq!(
+        (e.event.as_deref(), e.id.as_deref()),
+        (Some("alarm"), Some("7"))
+    );
+    assert_eq!(
+        e.json(),
+        json!({
+            "event_id": 7,
+            "change": "opened",
+            "at": "2026-07-07T04:55:15+08:00",
+            "alarm": serde_json::to_value(&alarm).unwrap(),
+        })
+    );
+
+    let e = events.next().await;
+    assert!(e.raw.starts_with("event: sample\ndata: {"), "{:?}", e.raw);
+    assert_eq!(
+        (e.event.as_deref(), e.id.as_deref()),
+        (Some("sample"), None)
+    );
+    // The same shape as the `state` of a vehicle.
+    assert_eq!(e.json(), state);
+}
+
+#[tokio::test]
+async fn the_stream_filters_by_type_and_entity() {
+    let (backend, app) = setup();
+    let mut alarms_only = open_stream(&app, "/api/v1/stream?types=alarm", Some(ADMIN)).await;
+    let mut b_samples = open_stream(
+        &app,
+        &format!("/api/v1/stream?types=sample&entity={VIN_B}"),
+        Some(ADMIN),
+    )
+    .await;
+    let mut a_both = open_stream(
+        &app,
+        &format!("/api/v1/stream?types=sample,alarm&entity={VIN_A}"),
+        Some(OPERATOR),
+    )
+    .await;
+
+    backend.publish(sample_event(Some("carmaker-a"), marked_sample(VIN_A, 1.0)));
+    backend.publish(alarm_event(8, backend.alarm_by_id(2)));
+    backend.publish(sample_event(Some("fleet-b"), marked_sample(VIN_B, 2.0)));
+    backend.publish(alarm_event(9, backend.alarm_by_id(1)));
+
+    let e = alarms_only.next().await;
+    assert_eq!(
+        (e.event.as_deref(), e.id.as_deref()),
+        (Some("alarm"), Some("8"))
+    );
+    let e = alarms_only.next().await;
+    assert_eq!(
+        (e.event.as_deref(), e.id.as_deref()),
+        (Some("alarm"), Some("9"))
+    );
+
+    let e = b_samples.next().await;
+    assert_eq!(e.event.as_deref(), Some("sample"));
+    assert_eq!(
+        (e.json()["vin"].clone(), e.json()["speed_kmh"].clone()),
+        (json!(VIN_B), json!(2.0))
+    );
+
+    let e = a_both.next().await;
+    assert_eq!(e.event.as_deref(), Some("sample"));
+    assert_eq!(e.json()["speed_kmh"], 1.0);
+    let e = a_both.next().await;
+    assert_eq!(e.id.as_deref(), Some("9"), "alarm 2 is VIN_B's");
+
+    // What each one skipped is not waiting in its stream either.
+    backend.publish(alarm_event(10, backend.alarm_by_id(2)));
+    assert_eq!(alarms_only.next().await.id.as_deref(), Some("10"));
+    backend.publish(sample_event(Some("fleet-b"), marked_sample(VIN_B, 3.0)));
+    assert_eq!(b_samples.next().await.json()["speed_kmh"], 3.0);
+}
+
+#[tokio::test]
+async fn an_org_streams_only_its_own_events() {
+    let (backend, app) = setup();
+    let mut org = open_stream(&app, "/api/v1/stream", Some(ORG_A)).await;
+
+    backend.publish(sample_event(Some("fleet-b"), marked_sample(VIN_B, 1.0)));
+    backend.publish(sample_event(None, marked_sample(VIN_UNREGISTERED, 2.0)));
+    backend.publish(alarm_event(11, backend.alarm_by_id(2)));
+    backend.publish(alarm_event(12, backend.alarm_by_id(4)));
+    backend.publish(sample_event(Some("carmaker-a"), marked_sample(VIN_A, 3.0)));
+    backend.publish(alarm_event(13, backend.alarm_by_id(1)));
+
+    let e = org.next().await;
+    assert_eq!(e.event.as_deref(), Some("sample"));
+    assert_eq!(e.json()["speed_kmh"], 3.0);
+    let e = org.next().await;
+    assert_eq!(
+        (e.event.as_deref(), e.id.as_deref()),
+        (Some("alarm"), Some("13"))
+    );
+
+    // Naming another org's vehicle as the entity gives nothing of it; the first event to arrive
+    // is org A's (the registry would not say so, but the event's org decides).
+    let mut other = open_stream(&app, &format!("/api/v1/stream?entity={VIN_B}"), Some(ORG_A)).await;
+    backend.publish(sample_event(Some("fleet-b"), marked_sample(VIN_B, 4.0)));
+    backend.publish(alarm_event(14, backend.alarm_by_id(2)));
+    let ours = Alarm {
+        entity_id: VIN_B.to_owned(),
+        ..backend.alarm_by_id(1)
+    };
+    backend.publish(alarm_event(15, ours));
+    assert_eq!(other.next().await.id.as_deref(), Some("15"));
+
+    get(&app, "/api/v1/stream", Some(ORG_NONE))
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn a_lagging_client_is_told_how_much_it_missed_and_goes_on() {
+    let (backend, app) = setup();
+    let mut events = open_stream(&app, "/api/v1/stream?types=sample", Some(ADMIN)).await;
+    // Five more than the channel holds, before the client reads anything.
+    for i in 0..STREAM_CAPACITY + 5 {
+        backend.publish(sample_event(None, marked_sample(VIN_A, i as f64)));
+    }
+    let e = events.next().await;
+    assert_eq!(e.event.as_deref(), Some("lagged"));
+    assert_eq!(e.raw, "event: lagged\ndata: {\"skipped\":5}\n\n");
+    for i in 5..STREAM_CAPACITY + 5 {
+        let e = events.next().await;
+        assert_eq!(e.event.as_deref(), Some("sample"));
+        assert_eq!(e.json()["speed_kmh"], i as f64);
+    }
+    backend.publish(sample_event(None, marked_sample(VIN_A, 99.0)));
+    assert_eq!(events.next().await.json()["speed_kmh"], 99.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_stream_sends_keep_alive_comments() {
+    let (backend, app) = setup();
+    let start = tokio::time::Instant::now();
+    let mut events = open_stream(&app, "/api/v1/stream", Some(ADMIN)).await;
+    // With the clock paused, tokio jumps to the next timer: the keep-alive.
+    let e = events.next_within(Duration::from_secs(3600)).await;
+    assert!(e.comment && e.event.is_none(), "{e:?}");
+    assert_eq!(e.raw, ":\n\n");
+    assert_eq!(start.elapsed().as_secs(), 15);
+    let e = events.next_within(Duration::from_secs(3600)).await;
+    assert!(e.comment, "{e:?}");
+    assert_eq!(start.elapsed().as_secs(), 30);
+
+    backend.publish(alarm_event(1, backend.alarm_by_id(1)));
+    assert_eq!(events.next().await.event.as_deref(), Some("alarm"));
+}
+
+#[tokio::test]
+async fn stream_parameters_are_checked() {
+    let (backend, app) = setup();
+    for (query, needle) in [
+        (
+            "types=alarm,connector",
+            "types: unknown event type \"connector\"; expected a comma-separated list of alarm, sample",
+        ),
+        ("types=alarms", "types: unknown event type \"alarms\""),
+        ("entity=LA9%20A", "entity: expected a VIN"),
+        ("vin=LA9", "unknown field `vin`"),
+    ] {
+        let msg = get(&app, &format!("/api/v1/stream?{query}"), Some(ADMIN))
+            .await
+            .error(StatusCode::BAD_REQUEST, "bad_request");
+        assert!(msg.contains(needle), "{query}: {msg}");
+    }
+    assert_eq!(backend.calls().subscribed, 0);
+}
+
+#[tokio::test]
+async fn only_the_stream_takes_a_token_in_the_query() {
+    let (backend, app) = setup();
+    // EventSource cannot send headers.
+    let mut events = open_stream(&app, &format!("/api/v1/stream?token={ORG_A}"), None).await;
+    backend.publish(alarm_event(3, backend.alarm_by_id(2)));
+    backend.publish(alarm_event(4, backend.alarm_by_id(1)));
+    assert_eq!(
+        events.next().await.id.as_deref(),
+        Some("4"),
+        "scoped as org A"
+    );
+
+    let r = get(&app, "/api/v1/stream?token=guess", None).await;
+    assert_eq!(
+        r.error(StatusCode::UNAUTHORIZED, "unauthorized"),
+        "invalid or revoked token"
+    );
+    get(&app, "/api/v1/stream?token=", None)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "unauthorized");
+    // The header decides when both are sent.
+    open_stream(&app, "/api/v1/stream?token=guess", Some(ADMIN)).await;
+    get(
+        &app,
+        &format!("/api/v1/stream?token={ADMIN}"),
+        Some("guess"),
+    )
+    .await
+    .error(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(backend.calls().subscribed, 2);
+
+    for uri in ["/api/v1/alarms", "/api/v1/vehicles", "/metrics"] {
+        let msg = get(&app, &format!("{uri}?token={ADMIN}"), None)
+            .await
+            .error(StatusCode::UNAUTHORIZED, "unauthorized");
+        assert!(msg.contains("Authorization: Bearer"), "{uri}: {msg}");
+    }
+    post(
+        &app,
+        &format!("/api/v1/alarms/1/ack?token={ADMIN}"),
+        None,
+        "",
+    )
+    .await
+    .error(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert!(backend.calls().acked.is_empty());
+}
+
 // ---- limits and a real socket ----------------------------------------------------------------
 
 #[tokio::test(start_paused = true)]
@@ -1109,6 +1933,32 @@ async fn requests_over_the_concurrency_cap_are_refused() {
 }
 
 #[tokio::test]
+async fn open_streams_have_a_cap_of_their_own() {
+    let backend = TestBackend::new();
+    let limits = Limits {
+        max_concurrent_requests: 1,
+        max_streams: 1,
+        ..Limits::default()
+    };
+    let app = router_with(backend.clone(), limits);
+    let first = open_stream(&app, "/api/v1/stream", Some(ADMIN)).await;
+    // An open stream is not a request in flight…
+    assert_eq!(
+        get(&app, "/api/v1/alarms", Some(ADMIN)).await.status,
+        StatusCode::OK
+    );
+    // …but it holds one of the stream slots until the client goes away.
+    let msg = get(&app, "/api/v1/stream", Some(ADMIN))
+        .await
+        .error(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert!(msg.contains("too many live streams"), "{msg}");
+    drop(first);
+    let mut second = open_stream(&app, "/api/v1/stream", Some(ADMIN)).await;
+    backend.publish(alarm_event(5, backend.alarm_by_id(1)));
+    assert_eq!(second.next().await.id.as_deref(), Some("5"));
+}
+
+#[tokio::test]
 async fn serve_answers_over_a_real_socket_and_shuts_down() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -1137,4 +1987,64 @@ async fn serve_answers_over_a_real_socket_and_shuts_down() {
 
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_ends_live_streams() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let backend = TestBackend::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(api::serve(listener, router(backend.clone()), async {
+        let _ = stopped.await;
+    }));
+
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    conn.write_all(
+        format!(
+            "GET /api/v1/stream HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Duration::from_secs(10);
+    while !String::from_utf8_lossy(&received).contains("\r\n\r\n") {
+        let n = tokio::time::timeout(deadline, conn.read(&mut buf))
+            .await
+            .expect("the response head")
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed early: {}",
+            String::from_utf8_lossy(&received)
+        );
+        received.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&received).into_owned();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("content-type: text/event-stream"), "{head}");
+
+    // The server's graceful shutdown would wait for ever on a stream that never ends.
+    stop.send(()).unwrap();
+    tokio::time::timeout(deadline, server)
+        .await
+        .expect("the server stops while a stream is open")
+        .unwrap()
+        .unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(deadline, conn.take(1 << 20).read_to_end(&mut rest))
+        .await
+        .expect("the connection closes")
+        .unwrap();
+    received.extend_from_slice(&rest);
+    let response = String::from_utf8_lossy(&received);
+    assert!(
+        response.ends_with("0\r\n\r\n"),
+        "the body ended: {response:?}"
+    );
 }

@@ -1,43 +1,336 @@
-//! Applying committed records: decode the frame, update live state, buffer samples in the lake.
-//! The same code runs for live traffic and for WAL replay, so both give the same result.
+//! Applying committed records: decode the frame, run the alarm rules, update live state, buffer
+//! samples in the lake, and publish what changed to the live stream.
+//!
+//! The same code runs for live traffic and for WAL replay, so both give the same result. Alarm
+//! changes are stored in the catalog together with the LSN of the last record that caused them
+//! (`rules_lsn`) *before* the records' rows reach the lake: the lake's flush position can then
+//! never pass a record whose alarm changes are unrecorded, and a replay after a crash re-evaluates
+//! exactly the records whose changes are not stored yet. Records at or below `rules_lsn` only
+//! rebuild the rules' memory (`Engine::observe`).
 
-use model::VehicleSample;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use api::StreamEvent;
+use model::{AlarmChangeKind, AlarmNotice, Timestamp, VehicleInfo, VehicleSample, Vin};
 use pipeline::{IngestRecord, LiveState, SourceProtocol};
-use proto_gbt32960::{Command, decode, to_sample};
+use proto_gbt32960::{Block2016, Block2025, Body, Command, Frame, Report, decode, to_sample};
+use rules::{AlarmChange, AlarmEvent, Engine, FrameAlarms};
+use store::catalog::{Catalog, RULES_CURSOR};
 use store::lake::Lake;
+use tokio::sync::broadcast;
 
-/// Applies record `lsn`. A record that does not decode any more (it did when it was accepted, so
-/// this means a newer decoder) is logged and skipped rather than stopping the platform.
-pub(crate) fn apply(
-    lake: &Lake,
-    live: &LiveState,
+use crate::webhook::Doorbell;
+
+/// The registry by VIN, shared with the API.
+pub(crate) type Registry = Arc<RwLock<HashMap<String, VehicleInfo>>>;
+
+/// Owns the rule engine; everything that changes alarms from data goes through here, one batch
+/// at a time (the platform keeps it behind a mutex shared by the applier and the clock tick).
+pub(crate) struct Applier {
+    lake: Arc<Lake>,
+    live: Arc<LiveState>,
+    catalog: Arc<Catalog>,
+    registry: Registry,
+    engine: Engine,
+    rules_lsn: u64,
+    stream: broadcast::Sender<StreamEvent>,
+    /// Woken after alarm changes are stored (the webhook deliverers wait on it).
+    stored: Arc<Doorbell>,
+}
+
+impl std::fmt::Debug for Applier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Applier")
+            .field("rules_lsn", &self.rules_lsn)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One record's outcome before it is stored.
+struct Decoded {
     lsn: u64,
-    record: &IngestRecord,
-) -> anyhow::Result<()> {
-    let mut samples: Vec<VehicleSample> = Vec::new();
-    match record.protocol {
-        SourceProtocol::Gbt32960 => match decode(&record.payload) {
-            Ok(frame) => {
-                let vin = frame.header.vin.text();
-                let org = record.org.as_deref();
-                match frame.header.command {
-                    Command::REALTIME | Command::REISSUE => {
-                        if let Some(s) = to_sample(&frame, record.received_at) {
-                            live.touch(&vin, record.received_at, org, Some(s.clone()));
-                            samples.push(s);
-                        }
-                    }
-                    Command::VEHICLE_LOGIN => live.touch(&vin, record.received_at, org, None),
-                    Command::VEHICLE_LOGOUT => live.logout(&vin, record.received_at),
-                    _ => {}
+    samples: Vec<VehicleSample>,
+    /// The alarm block's extras of the report the samples came from.
+    alarms: FrameAlarms,
+    org: Option<String>,
+}
+
+impl Applier {
+    /// An applier whose engine knows the alarms open in the catalog and where the rules stopped.
+    pub(crate) fn new(
+        lake: Arc<Lake>,
+        live: Arc<LiveState>,
+        catalog: Arc<Catalog>,
+        registry: Registry,
+        rules: rules::RulesConfig,
+        stream: broadcast::Sender<StreamEvent>,
+        stored: Arc<Doorbell>,
+    ) -> anyhow::Result<Self> {
+        let mut engine = Engine::new(rules);
+        let open: Vec<(Vin, String, u8)> = catalog
+            .open_alarms()?
+            .into_iter()
+            .filter_map(|a| Some((a.entity_id.parse::<Vin>().ok()?, a.kind, a.level)))
+            .collect();
+        engine.restore(&open);
+        let rules_lsn = catalog
+            .cursor(RULES_CURSOR)?
+            .map_or(0, |p| u64::try_from(p).unwrap_or(0));
+        Ok(Self {
+            lake,
+            live,
+            catalog,
+            registry,
+            engine,
+            rules_lsn,
+            stream,
+            stored,
+        })
+    }
+
+    /// Applies committed records in LSN order: rules first (their changes stored in one
+    /// transaction), then the lake and live state, then the stream.
+    pub(crate) fn apply_batch(&mut self, batch: &[(u64, IngestRecord)]) -> anyhow::Result<()> {
+        let mut decoded = Vec::with_capacity(batch.len());
+        let mut events: Vec<(AlarmEvent, Option<String>)> = Vec::new();
+        let mut last_eventful = None;
+        for (lsn, record) in batch {
+            let d = self.decode(*lsn, record);
+            let before = events.len();
+            for s in &d.samples {
+                if *lsn <= self.rules_lsn {
+                    self.engine.observe(s, &d.alarms);
+                } else {
+                    let org = self.org_of(s.vin.as_str(), d.org.as_deref());
+                    events.extend(
+                        self.engine
+                            .on_sample(s, &d.alarms)
+                            .into_iter()
+                            .map(|e| (e, org.clone())),
+                    );
                 }
             }
-            Err(e) => {
-                tracing::error!(lsn, error = %e, "a stored GB/T 32960 frame no longer decodes; skipped");
+            if events.len() > before {
+                last_eventful = Some(*lsn);
             }
+            decoded.push(d);
+        }
+        let notices = self.store_events(&events, last_eventful);
+        for d in &decoded {
+            for s in &d.samples {
+                if !s.reissue {
+                    self.live.touch(
+                        s.vin.as_str(),
+                        s.received_at,
+                        d.org.as_deref(),
+                        Some(s.clone()),
+                    );
+                }
+            }
+            // Every LSN is inserted, with or without rows, so the lake knows what it has applied.
+            self.lake.insert(d.lsn, &d.samples)?;
+        }
+        if self.stream.receiver_count() > 0 {
+            for d in decoded {
+                for s in d.samples {
+                    if !s.reissue {
+                        let org = self.org_of(s.vin.as_str(), d.org.as_deref());
+                        let _ = self.stream.send(StreamEvent::Sample {
+                            org,
+                            sample: Arc::new(s),
+                        });
+                    }
+                }
+            }
+        }
+        self.publish(notices);
+        Ok(())
+    }
+
+    /// The platform clock: time-based rules (offline).
+    pub(crate) fn tick(&mut self, now: Timestamp) {
+        let events: Vec<_> = self
+            .engine
+            .on_tick(now)
+            .into_iter()
+            .map(|e| {
+                let org = self.org_of(e.entity_id.as_str(), None);
+                (e, org)
+            })
+            .collect();
+        let notices = self.store_events(&events, None);
+        self.publish(notices);
+    }
+
+    /// The platform was not listening until `now` (a restart): silence before it is not a vehicle
+    /// going offline.
+    pub(crate) fn resume(&mut self, now: Timestamp) {
+        self.engine.resume(now);
+    }
+
+    pub(crate) fn open_alarm_count(&self) -> usize {
+        self.engine.open_count()
+    }
+
+    fn decode(&mut self, lsn: u64, record: &IngestRecord) -> Decoded {
+        let mut samples = Vec::new();
+        let mut alarms = FrameAlarms::default();
+        match record.protocol {
+            SourceProtocol::Gbt32960 => match decode(&record.payload) {
+                Ok(frame) => {
+                    let vin = frame.header.vin.text();
+                    match frame.header.command {
+                        Command::REALTIME | Command::REISSUE => {
+                            samples.extend(to_sample(&frame, record.received_at));
+                            alarms = frame_alarms(&frame);
+                        }
+                        Command::VEHICLE_LOGIN => {
+                            self.live
+                                .touch(&vin, record.received_at, record.org.as_deref(), None);
+                        }
+                        Command::VEHICLE_LOGOUT => {
+                            self.live.logout(&vin, record.received_at);
+                            if let Ok(v) = vin.parse::<Vin>() {
+                                self.engine.on_logout(&v, record.received_at);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(lsn, error = %e, "a stored GB/T 32960 frame no longer decodes; skipped");
+                }
+            },
+        }
+        Decoded {
+            lsn,
+            samples,
+            alarms,
+            org: record.org.clone(),
+        }
+    }
+
+    /// The organisation owning `vin`: the relaying platform's, else the registry's.
+    fn org_of(&self, vin: &str, relayed_by: Option<&str>) -> Option<String> {
+        if let Some(org) = relayed_by {
+            return Some(org.to_owned());
+        }
+        self.registry
+            .read()
+            .ok()?
+            .get(vin)
+            .and_then(|v| v.owner_org.clone())
+    }
+
+    /// Stores changes (with the rules' new position) and returns their notices. A failure is
+    /// logged: the samples still go to the lake, and the changes are lost only if the process
+    /// also stops before the disk recovers (the WAL replay re-evaluates from `rules_lsn`).
+    fn store_events(
+        &mut self,
+        events: &[(AlarmEvent, Option<String>)],
+        lsn: Option<u64>,
+    ) -> Vec<AlarmNotice> {
+        if events.is_empty() {
+            return Vec::new();
+        }
+        let changes: Vec<store::catalog::AlarmChange<'_>> = events
+            .iter()
+            .map(|(e, org)| store::catalog::AlarmChange {
+                entity_id: e.entity_id.as_str(),
+                kind: e.kind,
+                level: e.level,
+                at: e.at,
+                change: match e.change {
+                    AlarmChange::Opened => AlarmChangeKind::Opened,
+                    AlarmChange::LevelChanged { .. } => AlarmChangeKind::LevelChanged,
+                    AlarmChange::Closed => AlarmChangeKind::Closed,
+                },
+                source: e.source.as_str(),
+                detail: &e.detail,
+                org: org.as_deref(),
+            })
+            .collect();
+        match self.catalog.record_alarm_changes(&changes, lsn) {
+            Ok(notices) => {
+                if let Some(lsn) = lsn {
+                    self.rules_lsn = lsn;
+                }
+                notices
+            }
+            Err(e) => {
+                tracing::error!(error = %e, changes = changes.len(), "storing alarm changes failed");
+                Vec::new()
+            }
+        }
+    }
+
+    fn publish(&self, notices: Vec<AlarmNotice>) {
+        if notices.is_empty() {
+            return;
+        }
+        for n in notices {
+            tracing::info!(
+                alarm_id = n.alarm.alarm_id,
+                entity = %n.alarm.entity_id,
+                kind = %n.alarm.kind,
+                level = n.alarm.level,
+                change = n.change.as_str(),
+                "alarm"
+            );
+            let _ = self.stream.send(StreamEvent::Alarm(Arc::new(n)));
+        }
+        self.stored.ring();
+    }
+}
+
+/// The samples a record carries, for readers that only need rows (`haihe sql`).
+pub(crate) fn samples_of(record: &IngestRecord) -> Vec<VehicleSample> {
+    match record.protocol {
+        SourceProtocol::Gbt32960 => match decode(&record.payload) {
+            Ok(frame) if matches!(frame.header.command, Command::REALTIME | Command::REISSUE) => {
+                to_sample(&frame, record.received_at).into_iter().collect()
+            }
+            _ => Vec::new(),
         },
     }
-    // Every LSN is inserted, with or without rows, so the lake knows what it has applied.
-    lake.insert(lsn, &samples)?;
-    Ok(())
+}
+
+/// Per-flag levels and fault codes of a report's alarm block (empty for other frames).
+fn frame_alarms(frame: &Frame) -> FrameAlarms {
+    fn alarms_of(frame: &Frame) -> Option<FrameAlarms> {
+        let Body::Report(report) = &frame.body else {
+            return None;
+        };
+        let mut out = FrameAlarms::default();
+        let faults = match report {
+            Report::V2016(r) => r.blocks.iter().find_map(|b| match b {
+                Block2016::Alarm(a) => Some(&a.faults),
+                _ => None,
+            }),
+            Report::V2025(r) => r.blocks.iter().find_map(|b| match b {
+                Block2025::Alarm(a) => {
+                    out.flag_levels = a
+                        .flag_levels
+                        .items()
+                        .iter()
+                        .map(|f| (f.bit, f.level))
+                        .collect();
+                    Some(&a.faults)
+                }
+                _ => None,
+            }),
+        }?;
+        for (name, list) in [
+            ("ress", &faults.ress_faults),
+            ("motor", &faults.motor_faults),
+            ("engine", &faults.engine_faults),
+            ("other", &faults.other_faults),
+        ] {
+            out.fault_codes
+                .extend(list.items().iter().map(|c| (name, c.0)));
+        }
+        Some(out)
+    }
+    alarms_of(frame).unwrap_or_default()
 }

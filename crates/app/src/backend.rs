@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use api::{
-    Backend, BackendError, BoxFuture, Page, Principal, QueryResult, Role, TrackPoint,
-    VehicleFilter, VehicleStatus,
+    AlarmFilter, AlarmStateFilter, Backend, BackendError, BoxFuture, Page, Principal, QueryResult,
+    Role, StreamEvent, TrackPoint, VehicleFilter, VehicleStatus,
 };
-use model::{Timestamp, VehicleInfo, VehicleSample};
+use model::{Alarm, Timestamp, VehicleInfo, VehicleSample};
+use store::catalog::{AckOutcome, AlarmQuery, CatalogError, StateFilter};
 use store::lake::LakeError;
 
 use crate::platform::{Platform, now};
@@ -43,14 +44,18 @@ impl PlatformBackend {
 
 impl Backend for PlatformBackend {
     fn authenticate(&self, token: &str) -> Option<Principal> {
-        let (role, org) = self.0.catalog.authenticate(token)?;
-        let role = match role.as_str() {
+        let (id, role_name, org) = self.0.catalog.token_grant(token)?;
+        let role = match role_name.as_str() {
             "admin" => Role::Admin,
             "operator" => Role::Operator,
             "org" => Role::Org,
             _ => return None,
         };
-        Some(Principal { role, org })
+        let subject = match &org {
+            Some(org) => format!("token {id} ({role_name} {org})"),
+            None => format!("token {id} ({role_name})"),
+        };
+        Some(Principal { role, org, subject })
     }
 
     fn ready(&self) -> bool {
@@ -134,7 +139,12 @@ impl Backend for PlatformBackend {
 
     fn vehicles(&self, filter: VehicleFilter) -> Result<Page<VehicleStatus>, BackendError> {
         let t = now();
-        let registry = self.0.registry.read().expect("registry lock").clone();
+        let registry = self
+            .0
+            .registry
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let mut vins: Vec<String> = registry.keys().cloned().collect();
         vins.extend(self.0.live.snapshot().into_iter().map(|(v, _)| v));
         vins.sort();
@@ -172,7 +182,7 @@ impl Backend for PlatformBackend {
             .0
             .registry
             .read()
-            .expect("registry lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(vin)
             .cloned();
         if reg.is_none() && self.0.live.get(vin).is_none() {
@@ -232,11 +242,26 @@ impl Backend for PlatformBackend {
                 .0
                 .registry
                 .read()
-                .expect("registry lock")
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .values()
                 .cloned()
                 .collect();
-            let batches = self.0.lake.sql(&sql, &registry).await.map_err(lake_error)?;
+            // The alarms table is read from the catalog only for queries that can use it.
+            let alarms = if sql.to_ascii_lowercase().contains("alarms") {
+                self.0
+                    .catalog
+                    .query_alarms(&all_alarms())
+                    .map_err(internal)?
+                    .0
+            } else {
+                Vec::new()
+            };
+            let batches = self
+                .0
+                .lake
+                .sql(&sql, &registry, &alarms)
+                .await
+                .map_err(lake_error)?;
             let (columns, rows) = store::lake::batches_to_json(&batches).map_err(lake_error)?;
             Ok(QueryResult { columns, rows })
         })
@@ -252,5 +277,77 @@ impl Backend for PlatformBackend {
             .reload_registry()
             .map_err(|e| BackendError::Internal(e.to_string()))?;
         Ok(n)
+    }
+
+    fn alarms(&self, f: AlarmFilter) -> Result<Page<Alarm>, BackendError> {
+        let q = AlarmQuery {
+            from: f.from,
+            to: f.to,
+            entity: f.entity,
+            kind: f.kind,
+            min_level: f.min_level,
+            state: f.state.map(|s| match s {
+                AlarmStateFilter::Open => StateFilter::Open,
+                AlarmStateFilter::Unacked => StateFilter::Unacked,
+                AlarmStateFilter::Acknowledged => StateFilter::Acknowledged,
+                AlarmStateFilter::Closed => StateFilter::Closed,
+            }),
+            org: f.org,
+            limit: f.limit,
+            offset: f.offset,
+        };
+        let (items, total) = self.0.catalog.query_alarms(&q).map_err(internal)?;
+        Ok(Page { items, total })
+    }
+
+    fn alarm(&self, id: i64) -> Result<Alarm, BackendError> {
+        self.0
+            .catalog
+            .alarm(id)
+            .map_err(internal)?
+            .ok_or_else(|| BackendError::NotFound(format!("alarm {id}")))
+    }
+
+    fn ack_alarm(
+        &self,
+        id: i64,
+        by: String,
+        comment: Option<String>,
+    ) -> Result<Alarm, BackendError> {
+        match self
+            .0
+            .catalog
+            .ack_alarm(id, &by, comment.as_deref(), now())
+            .map_err(internal)?
+        {
+            AckOutcome::Acknowledged(notice) => {
+                let alarm = notice.alarm.clone();
+                let _ = self.0.stream.send(StreamEvent::Alarm(Arc::new(notice)));
+                self.0.bell.ring();
+                Ok(alarm)
+            }
+            AckOutcome::NotFound => Err(BackendError::NotFound(format!("alarm {id}"))),
+            AckOutcome::AlreadyAcknowledged(a) => Err(BackendError::Conflict(format!(
+                "alarm {id} was acknowledged by {} at {}",
+                a.acked_by.as_deref().unwrap_or("someone"),
+                a.acked_at.map(|t| t.to_string()).unwrap_or_default()
+            ))),
+        }
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StreamEvent> {
+        self.0.stream.subscribe()
+    }
+}
+
+fn internal(e: CatalogError) -> BackendError {
+    BackendError::Internal(e.to_string())
+}
+
+/// Every alarm, for the SQL table.
+pub(crate) fn all_alarms() -> AlarmQuery {
+    AlarmQuery {
+        limit: usize::MAX,
+        ..AlarmQuery::default()
     }
 }

@@ -19,6 +19,11 @@ pub(crate) struct Config {
     pub(crate) storage: Storage,
     #[serde(default)]
     pub(crate) live: Live,
+    /// Thresholds of the derived alarm rules (`[rules]`); every key has a default.
+    #[serde(default)]
+    pub(crate) rules: rules::RulesConfig,
+    #[serde(default)]
+    pub(crate) notify: Notify,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -159,6 +164,44 @@ impl Default for Live {
     }
 }
 
+/// `[notify]`: where alarm changes are sent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Notify {
+    #[serde(default)]
+    pub(crate) webhooks: Vec<Webhook>,
+}
+
+/// `[[notify.webhooks]]`: an HTTP endpoint that receives every change of every alarm of at least
+/// `min_level`, signed with `secret`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Webhook {
+    /// Names the delivery position kept in the catalog; renaming a webhook starts it afresh.
+    pub(crate) name: String,
+    /// `http://host:port/path`.
+    pub(crate) url: String,
+    /// Key of the HMAC-SHA256 signature in `X-Haihe-Signature`.
+    pub(crate) secret: String,
+    #[serde(default = "default_min_level")]
+    pub(crate) min_level: u8,
+    #[serde(default = "default_webhook_timeout")]
+    pub(crate) timeout_secs: u64,
+    /// The longest wait between retries while the receiver is down.
+    #[serde(default = "default_max_backoff")]
+    pub(crate) max_backoff_secs: u64,
+}
+
+fn default_min_level() -> u8 {
+    1
+}
+fn default_webhook_timeout() -> u64 {
+    10
+}
+fn default_max_backoff() -> u64 {
+    60
+}
+
 impl Config {
     /// Reads `file` (if given), applies `HAIHE_*` environment overrides, then `data_dir_flag`.
     pub(crate) fn load(file: Option<&Path>, data_dir_flag: Option<&Path>) -> anyhow::Result<Self> {
@@ -244,6 +287,13 @@ flush_interval_secs = 60
 retention_days = 1095
 [live]
 offline_after_secs = 90
+[rules]
+temp_max_c = 58.0
+[[notify.webhooks]]
+name = "duty-desk"
+url = "http://127.0.0.1:9999/alarms"
+secret = "s3cret"
+min_level = 3
 "#;
         let mut table: toml::Table = toml::from_str(text).unwrap();
         let env = [
@@ -265,6 +315,16 @@ offline_after_secs = 90
         assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(cfg.gbt32960.platforms[0].vin_prefixes, ["LA9"]);
         assert_eq!(cfg.live.offline_after_secs, 90);
+        assert_eq!(cfg.rules.temp_max_c, 58.0);
+        assert_eq!(
+            cfg.rules.clear_after_samples,
+            rules::RulesConfig::default().clear_after_samples
+        );
+        let hook = &cfg.notify.webhooks[0];
+        assert_eq!(
+            (hook.name.as_str(), hook.min_level, hook.timeout_secs),
+            ("duty-desk", 3, 10)
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod serve;
 mod simulate;
 mod sql;
 mod token;
+mod webhook;
 
 use std::process::ExitCode;
 

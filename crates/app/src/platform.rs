@@ -1,37 +1,45 @@
 //! The embedded platform: opens the data directory, replays the WAL, and runs the gateway, the
 //! applier, the flusher and the HTTP API until shutdown.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
 use gateway::{GatewayMetrics, Gbt32960, ListenerOptions, Shared};
-use model::{Timestamp, VehicleInfo};
+use model::Timestamp;
 use pipeline::{IngestRecord, LiveState, Pipeline, PipelineOptions, WalBus};
 use proto_gbt32960::{PlatformAccount, SessionConfig};
 use store::catalog::Catalog;
 use store::lake::{Lake, LakeOptions};
 use store::wal::{Wal, WalOptions};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
-use crate::apply::apply;
+use crate::apply::{Applier, Registry};
 use crate::config::{Config, TerminalPolicy};
+use crate::webhook::{Deliverer, Doorbell, WebhookMetrics};
+
+/// Records applied per batch: one catalog transaction at most for their alarm changes.
+const APPLY_BATCH: usize = 256;
+/// Live events a slow stream subscriber may fall behind before it skips some.
+const STREAM_CAPACITY: usize = 8192;
 
 /// Everything the running platform shares between its tasks and the API.
 pub(crate) struct Platform {
     pub(crate) config: Config,
-    pub(crate) catalog: Catalog,
+    pub(crate) catalog: Arc<Catalog>,
     pub(crate) lake: Arc<Lake>,
     pub(crate) live: Arc<LiveState>,
     pub(crate) wal: Arc<Wal>,
     pub(crate) pipeline: Pipeline,
     pub(crate) metrics_registry: prometheus_client::registry::Registry,
-    pub(crate) registry: RwLock<HashMap<String, VehicleInfo>>,
+    pub(crate) registry: Registry,
+    pub(crate) stream: broadcast::Sender<api::StreamEvent>,
+    /// Rung when alarm changes are stored, for the webhook deliverers.
+    pub(crate) bell: Arc<Doorbell>,
     pub(crate) ready: AtomicBool,
 }
 
@@ -46,7 +54,10 @@ impl Platform {
     pub(crate) fn reload_registry(&self) -> anyhow::Result<()> {
         let entries = self.catalog.vehicles()?;
         let map = entries.into_iter().map(|v| (v.vin.clone(), v)).collect();
-        *self.registry.write().expect("registry lock") = map;
+        *self
+            .registry
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = map;
         Ok(())
     }
 }
@@ -80,7 +91,8 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let _lock = lock_data_dir(&data_dir)?;
     let _ = std::fs::remove_file(data_dir.join("ports.json"));
 
-    let catalog = Catalog::open(data_dir.join("catalog.db")).context("opening the catalog")?;
+    let catalog =
+        Arc::new(Catalog::open(data_dir.join("catalog.db")).context("opening the catalog")?);
     if catalog.ensure_admin_token(&data_dir)?.is_some() {
         tracing::info!(path = %data_dir.join("admin.token").display(), "created the admin API token");
     }
@@ -102,6 +114,24 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         let vin = s.vin.to_string();
         live.touch(&vin, s.received_at, None, Some(s));
     }
+    let registry: Registry = Arc::default();
+    {
+        let entries = catalog.vehicles().context("reading the registry")?;
+        *registry.write().unwrap_or_else(PoisonError::into_inner) =
+            entries.into_iter().map(|v| (v.vin.clone(), v)).collect();
+    }
+    let (stream, _) = broadcast::channel(STREAM_CAPACITY);
+    let bell = Arc::new(Doorbell::default());
+    let mut applier = Applier::new(
+        Arc::clone(&lake),
+        Arc::clone(&live),
+        Arc::clone(&catalog),
+        Arc::clone(&registry),
+        config.rules.clone(),
+        stream.clone(),
+        Arc::clone(&bell),
+    )
+    .context("loading alarm state")?;
     let (wal, replay) =
         Wal::open(data_dir.join("wal"), WalOptions::default()).context("opening the WAL")?;
     if let Some(torn) = replay.torn_tail() {
@@ -111,17 +141,31 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let mut replayed = 0u64;
+    let mut batch = Vec::with_capacity(APPLY_BATCH);
     for record in replay {
         let record = record.context("replaying the WAL")?;
         match IngestRecord::decode(&record.payload) {
-            Ok(r) => apply(&lake, &live, record.lsn, &r)?,
+            Ok(r) => batch.push((record.lsn, r)),
             Err(e) => {
                 tracing::error!(lsn = record.lsn, error = %e, "unreadable WAL record skipped");
             }
         }
+        if batch.len() == APPLY_BATCH {
+            applier.apply_batch(&batch)?;
+            batch.clear();
+        }
         replayed += 1;
     }
-    tracing::info!(replayed, applied_lsn = lake.applied_lsn(), "WAL replayed");
+    applier.apply_batch(&batch)?;
+    // Silence while this process was not running is not vehicles going offline.
+    applier.resume(now());
+    tracing::info!(
+        replayed,
+        applied_lsn = lake.applied_lsn(),
+        open_alarms = applier.open_alarm_count(),
+        "WAL replayed"
+    );
+    let applier = Arc::new(Mutex::new(applier));
     let wal = Arc::new(wal);
     let (pipeline, mut committed) = Pipeline::new(
         Arc::new(WalBus(Arc::clone(&wal))),
@@ -132,38 +176,84 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
 
     let mut metrics_registry = prometheus_client::registry::Registry::default();
     let gateway_metrics = GatewayMetrics::register(&mut metrics_registry);
+    let webhook_metrics = WebhookMetrics::register(&mut metrics_registry);
     let platform = Arc::new(Platform {
         config: config.clone(),
-        catalog,
+        catalog: Arc::clone(&catalog),
         lake: Arc::clone(&lake),
         live: Arc::clone(&live),
         wal: Arc::clone(&wal),
         pipeline: pipeline.clone(),
         metrics_registry,
-        registry: RwLock::default(),
+        registry,
+        stream,
+        bell: Arc::clone(&bell),
         ready: AtomicBool::new(false),
     });
-    platform.reload_registry()?;
 
     // The applier: committed records in WAL order into the lake and live state. When the lake's
     // buffer is far over its flush size (storage slower than ingest), it waits for the flusher;
     // the records it holds keep their pipeline permits, so the gateways stop reading.
-    let applier = {
-        let (lake, live) = (Arc::clone(&lake), Arc::clone(&live));
+    let applier_thread = {
+        let (lake, applier) = (Arc::clone(&lake), Arc::clone(&applier));
         let high_water = config.storage.flush_bytes as u64 * 2;
         std::thread::Builder::new()
             .name("applier".into())
             .spawn(move || {
+                let mut batch = Vec::with_capacity(APPLY_BATCH);
                 while let Some(c) = committed.blocking_recv() {
+                    batch.push((c.position, c.record));
+                    while batch.len() < APPLY_BATCH {
+                        match committed.try_recv() {
+                            Ok(c) => batch.push((c.position, c.record)),
+                            Err(_) => break,
+                        }
+                    }
                     while lake.buffered_bytes() > high_water {
                         std::thread::sleep(Duration::from_millis(20));
                     }
-                    if let Err(e) = apply(&lake, &live, c.position, &c.record) {
-                        tracing::error!(error = %e, "applying a committed record failed");
+                    let result = applier
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .apply_batch(&batch);
+                    if let Err(e) = result {
+                        tracing::error!(error = %e, "applying committed records failed");
                     }
+                    batch.clear();
                 }
             })?
     };
+    // The platform clock for time-based rules (a vehicle going silent).
+    let stop_threads = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let (applier, stop) = (Arc::clone(&applier), Arc::clone(&stop_threads));
+        std::thread::Builder::new()
+            .name("rules-clock".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_secs(1));
+                    applier
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .tick(now());
+                }
+            })?
+    };
+    let mut deliverers = Vec::new();
+    for hook in &config.notify.webhooks {
+        let d = Deliverer::new(
+            hook.clone(),
+            Arc::clone(&catalog),
+            Arc::clone(&bell),
+            webhook_metrics.clone(),
+            Arc::clone(&stop_threads),
+        );
+        deliverers.push(
+            std::thread::Builder::new()
+                .name(format!("webhook-{}", hook.name))
+                .spawn(move || d.run())?,
+        );
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let flusher = tokio::spawn(flush_loop(Arc::clone(&platform), shutdown_rx.clone()));
@@ -190,7 +280,12 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     };
     let registered = {
         let p = Arc::clone(&platform);
-        Arc::new(move |vin: &str| p.registry.read().expect("registry lock").contains_key(vin))
+        Arc::new(move |vin: &str| {
+            p.registry
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains_key(vin)
+        })
     };
     let gbt_listener = bind(&gbt.listen, "GB/T 32960").await?;
     let gbt_port = gbt_listener.local_addr()?.port();
@@ -239,9 +334,17 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     // The applier ends once every pipeline handle is gone; wait for it (bounded: a connection task
     // that has not noticed the shutdown yet must not hold the process), then flush what it applied.
     // Everything acknowledged is in the WAL already, so the flush only shortens the next start.
+    stop_threads.store(true, Ordering::Release);
+    bell.ring();
     let joined = tokio::time::timeout(
         Duration::from_secs(10),
-        tokio::task::spawn_blocking(move || applier.join()),
+        tokio::task::spawn_blocking(move || {
+            let _ = ticker.join();
+            for d in deliverers {
+                let _ = d.join();
+            }
+            applier_thread.join()
+        }),
     )
     .await;
     if joined.is_err() {

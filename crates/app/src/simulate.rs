@@ -1,10 +1,15 @@
 //! `haihe simulate`: a simulated fleet speaking GB/T 32960 to a server, as terminals or through
 //! a carmaker platform's login; progress lines on stderr, one JSON summary line on stdout.
+//!
+//! `--faults` gives the first vehicles faults (fault k to vehicle k) that set in `--fault-after`
+//! seconds into the run, so that a system test knows which VIN should trip which alarm; the
+//! summary's `faults` list names them with their onset.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use sim::fault::Fault;
 use sim::gbt32960::{Config, Edition, Mode, Snapshot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -13,6 +18,26 @@ enum EditionArg {
     V2016,
     #[value(name = "2025")]
     V2025,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FaultArg {
+    Thermal,
+    Insulation,
+    #[value(name = "cell-drift")]
+    CellDrift,
+    Offline,
+}
+
+impl FaultArg {
+    fn fault(self) -> Fault {
+        match self {
+            Self::Thermal => Fault::Thermal,
+            Self::Insulation => Fault::Insulation,
+            Self::CellDrift => Fault::CellDrift,
+            Self::Offline => Fault::Offline,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,6 +84,19 @@ pub(crate) struct Args {
     /// Seconds between progress lines on stderr (0: none).
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     progress: f64,
+    /// Faults to inject, comma-separated; fault k goes to vehicle k (the k-th VIN), so
+    /// --vehicles must be at least their number. thermal: a battery module runs away (probes
+    /// climb ≥ 1 °C/s toward 95 °C; high-temperature and temperature-difference flags at level
+    /// 3, in 2025 also the thermal event at level 4); insulation: the insulation falls below
+    /// 100 Ω/V (insulation flag, level 3); cell-drift: one cell falls about 0.45 V below the
+    /// others (no flag); offline: the vehicle, driving, stops sending anything (its terminal's
+    /// connection stays open; a platform just leaves its VIN out).
+    #[arg(long, value_name = "LIST", value_enum, value_delimiter = ',')]
+    faults: Vec<FaultArg>,
+    /// Seconds after the start at which the faults set in, rounded up to a whole second of
+    /// the clock (the summary gives the exact time).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    fault_after: f64,
 }
 
 fn seconds(what: &str, secs: f64) -> anyhow::Result<Duration> {
@@ -101,6 +139,25 @@ impl Args {
         c.vin_prefix = self.vin_prefix.clone();
         c.first_vehicle = self.first_vehicle;
         c.seed = self.seed;
+        if self.faults.len() > self.vehicles {
+            bail!(
+                "--faults lists {} faults but --vehicles is {}: fault k goes to vehicle k, so at \
+                 least {} vehicles are needed",
+                self.faults.len(),
+                self.vehicles,
+                self.faults.len()
+            );
+        }
+        // NaN is refused along with negative values; zero means from the start.
+        if self.fault_after.is_nan() || self.fault_after < 0.0 {
+            bail!(
+                "--fault-after must be zero or a positive number of seconds, not {}",
+                self.fault_after
+            );
+        }
+        c.faults = self.faults.iter().map(|f| f.fault()).collect();
+        c.fault_after = Duration::try_from_secs_f64(self.fault_after)
+            .with_context(|| format!("--fault-after {}", self.fault_after))?;
         c.progress_every = if self.progress > 0.0 {
             seconds("progress", self.progress)?
         } else {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use pipeline::{IngestRecord, LiveState};
+use pipeline::IngestRecord;
 use store::catalog::Catalog;
 use store::lake::{Lake, batches_to_json};
 
@@ -30,17 +30,19 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             store::wal::read_records(&args.data_dir.join("wal")).context("reading the WAL")?;
         let lake =
             Arc::new(Lake::open_read_only(args.data_dir.join("lake")).context("opening the lake")?);
-        let live = LiveState::new(90);
         for r in records {
             if let Ok(rec) = IngestRecord::decode(&r.payload) {
-                crate::apply::apply(&lake, &live, r.lsn, &rec)?;
+                lake.insert(r.lsn, &crate::apply::samples_of(&rec))?;
             }
         }
-        let registry = match Catalog::open(args.data_dir.join("catalog.db")) {
-            Ok(c) => c.vehicles()?,
-            Err(_) => Vec::new(),
+        let (registry, alarms) = match Catalog::open(args.data_dir.join("catalog.db")) {
+            Ok(c) => (
+                c.vehicles()?,
+                c.query_alarms(&crate::backend::all_alarms())?.0,
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
         };
-        let batches = lake.sql(&args.sql, &registry).await?;
+        let batches = lake.sql(&args.sql, &registry, &alarms).await?;
         let (columns, rows) = batches_to_json(&batches)?;
         anyhow::Ok(serde_json::json!({ "columns": columns, "rows": rows }))
     })?;

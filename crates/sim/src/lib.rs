@@ -3,11 +3,14 @@
 //!
 //! - [`vehicle`]: a deterministic (seeded) battery-electric vehicle that parks, drives along
 //!   Tianjin routes ([`routes`]) and charges, with the measurements its terminal would report;
+//! - [`fault`]: faults a vehicle can be given (thermal runaway, insulation breakdown, a
+//!   drifting cell, a terminal that goes silent), so that tests know who should trip what;
 //! - [`gbt32960`]: GB/T 32960 clients, one connection per vehicle (terminal mode) or many
 //!   vehicles behind a platform login, with counters, reply tallies and heartbeat latency.
 //!
 //! The crate prints nothing: progress and the final figures come back as [`gbt32960::Snapshot`]s.
 
+pub mod fault;
 pub mod gbt32960;
 pub mod rng;
 pub mod routes;

@@ -8,8 +8,13 @@
 //! of the cells, temperatures rise with I²R heat and relax toward ambient, and motor speed and
 //! torque follow from wheel speed and tractive force. Everything random comes from the vehicle's
 //! own seeded generator, so a seed always gives the same day.
+//!
+//! A vehicle may carry one [`Fault`] with an onset in its simulated time; from the onset on the
+//! fault's physics replace the healthy ones where they differ, and [`Vehicle::alarms`] lists the
+//! flags its BMS raises.
 
 use crate::SimError;
+use crate::fault::{Fault, RaisedAlarm};
 use crate::rng::Rng;
 use crate::routes::{Route, routes};
 
@@ -41,6 +46,43 @@ const COOLING_TAU_S: f64 = 900.0;
 /// Below this SOC a parked vehicle goes to charge; below the second a trip is cut short.
 const CHARGE_BELOW_SOC: f64 = 0.35;
 const RESERVE_SOC: f64 = 0.10;
+
+/// A fault counts as set in this close to its onset, so that float sums of report intervals
+/// land on the right side of it.
+const ONSET_EPS_S: f64 = 1e-6;
+/// Probes per battery module: the 32 probes watch 8 modules of 12 cells.
+const PROBES_PER_MODULE: usize = 4;
+/// Thermal runaway: how fast the hottest probe of the module climbs, how the module's other
+/// probes follow (they sit further from the failing cell), where the climb levels off, and how
+/// far below that it starts to slow.
+const RUNAWAY_C_PER_S: f64 = 8.0;
+const RUNAWAY_PROBE_SHARE: [f64; PROBES_PER_MODULE] = [1.0, 0.9, 0.8, 0.7];
+const RUNAWAY_PEAK_C: f64 = 95.0;
+const RUNAWAY_KNEE_C: f64 = 10.0;
+/// Cell drift: how far the shorted cell falls below its healthy voltage, and in how long.
+const DRIFT_V: f64 = 0.45;
+const DRIFT_RAMP_S: f64 = 5.0;
+/// A vehicle that must be driving at its fault's onset keeps driving at least this long after.
+const HOLD_AFTER_ONSET_S: f64 = 60.0;
+
+const THERMAL_ALARMS: [RaisedAlarm; 3] = [
+    RaisedAlarm {
+        name: "temperature_difference",
+        level: 3,
+    },
+    RaisedAlarm {
+        name: "battery_high_temperature",
+        level: 3,
+    },
+    RaisedAlarm {
+        name: "thermal_event",
+        level: 4,
+    },
+];
+const INSULATION_ALARMS: [RaisedAlarm; 1] = [RaisedAlarm {
+    name: "insulation",
+    level: 3,
+}];
 
 /// Open-circuit voltage of an NMC cell at SOC 0 %, 10 %, … 100 %.
 const OCV: [f64; 11] = [
@@ -133,6 +175,18 @@ impl Spec {
     }
 }
 
+/// A fault given to a vehicle, with what its seed decided about it.
+#[derive(Debug, Clone)]
+struct FaultPlan {
+    fault: Fault,
+    /// Simulated seconds since the vehicle was built.
+    onset_s: f64,
+    /// Thermal: the first probe of the failing module; cell drift: the shorted cell.
+    index: usize,
+    /// Insulation: the resistance after the breakdown, kΩ.
+    insulation_kohm: f64,
+}
+
 /// One simulated vehicle. Advance it with [`Vehicle::step`]; read what its terminal would
 /// report with the accessors.
 #[derive(Debug, Clone)]
@@ -175,6 +229,10 @@ pub struct Vehicle {
     controller_c: [f64; 2],
     insulation_kohm: f64,
     elapsed_s: f64,
+    fault: Option<FaultPlan>,
+    /// Trips do not end before this simulated time (a vehicle that must be on the road when
+    /// its fault sets in).
+    hold_trip_until_s: f64,
 }
 
 /// The identifier of vehicle `index`: `prefix` followed by the zero-padded index, 17 characters.
@@ -210,6 +268,57 @@ impl Vehicle {
         Self::build(vin.into(), rng, activity, soc)
     }
 
+    /// The vehicle `seed` gives, with `fault` setting in `onset_s` simulated seconds after it
+    /// is built. Faults that need the vehicle on the road ([`Fault::needs_driving`]) start it
+    /// mid-trip at 60–90 % SOC and keep it moving until a minute past the onset (no traffic
+    /// stops, no end of trip); the others start it as [`Vehicle::new`] does.
+    pub fn faulted(vin: impl Into<String>, seed: u64, fault: Fault, onset_s: f64) -> Self {
+        let v = if fault.needs_driving() {
+            let soc = Rng::derive(seed, 1).range(60.0, 90.0);
+            Self::starting(vin, seed, Activity::Driving, soc)
+        } else {
+            Self::new(vin, seed)
+        };
+        v.with_fault(fault, onset_s)
+    }
+
+    /// Gives the vehicle `fault`, setting in at `onset_s` simulated seconds since it was built
+    /// (now, if that has passed). Which module or cell fails, and how far the insulation
+    /// falls, come from the vehicle's seed.
+    pub fn with_fault(mut self, fault: Fault, onset_s: f64) -> Self {
+        let index = match fault {
+            Fault::Thermal => self.rng.below(PROBES / PROBES_PER_MODULE) * PROBES_PER_MODULE,
+            Fault::CellDrift => self.rng.below(CELLS),
+            Fault::Insulation | Fault::Offline => 0,
+        };
+        let insulation_kohm = self.rng.range(15.0, 25.0);
+        if fault.needs_driving() {
+            self.hold_trip_until_s = onset_s + HOLD_AFTER_ONSET_S;
+            if self.elapsed_s == 0.0 && self.activity == Activity::Driving {
+                // Head for the route's farther end (at least 2.5 km away), so that no
+                // turning round stops the car before the onset.
+                let length = self.route().length_m();
+                let ahead = if self.dir > 0.0 {
+                    length - self.route_pos_m
+                } else {
+                    self.route_pos_m
+                };
+                if ahead < length / 2.0 {
+                    self.dir = -self.dir;
+                }
+            }
+        }
+        self.fault = Some(FaultPlan {
+            fault,
+            onset_s: onset_s.max(0.0),
+            index,
+            insulation_kohm,
+        });
+        self.apply_fault();
+        self.update_cells(0.0);
+        self
+    }
+
     /// A vehicle that starts doing `activity` at `soc_pct`; the rest comes from `seed`.
     pub fn starting(vin: impl Into<String>, seed: u64, activity: Activity, soc_pct: f64) -> Self {
         let mut rng = Rng::new(seed);
@@ -219,7 +328,7 @@ impl Vehicle {
 
     fn build(vin: String, mut rng: Rng, activity: Activity, soc: f64) -> Self {
         let motors = if rng.chance(0.3) { 2 } else { 1 };
-        let cell_r: Vec<f64> = (0..CELLS).map(|_| rng.range(0.55e-3, 0.75e-3)).collect();
+        let cell_r: Vec<f64> = (0..CELLS).map(|_| rng.range(0.58e-3, 0.72e-3)).collect();
         let cell_offset: Vec<f64> = (0..CELLS).map(|_| rng.range(-0.008, 0.008)).collect();
         let probe_heat: Vec<f64> = (0..PROBES).map(|_| rng.range(0.8, 1.2)).collect();
         let spec = Spec {
@@ -272,6 +381,8 @@ impl Vehicle {
             controller_c: [ambient + 3.0; 2],
             insulation_kohm: spec.insulation_base_kohm,
             elapsed_s: 0.0,
+            fault: None,
+            hold_trip_until_s: 0.0,
             spec,
             rng,
         };
@@ -300,7 +411,14 @@ impl Vehicle {
     pub fn step(&mut self, dt: f64) {
         let mut left = dt.max(0.0);
         while left > 1e-9 {
-            let h = left.min(MAX_SUBSTEP);
+            let mut h = left.min(MAX_SUBSTEP);
+            // A substep ends at the fault's onset, so that the fault's physics start there.
+            if let Some(onset) = self.fault.as_ref().map(|f| f.onset_s)
+                && self.elapsed_s + ONSET_EPS_S < onset
+                && self.elapsed_s + h > onset
+            {
+                h = onset - self.elapsed_s;
+            }
             // Each activity sets the battery current it drew over the substep (and may move on
             // to the next activity); SOC and heat follow from that current.
             let current = match self.activity {
@@ -313,7 +431,26 @@ impl Vehicle {
             self.elapsed_s += h;
             left -= h;
         }
+        self.apply_fault();
         self.update_cells(dt);
+    }
+
+    /// Seconds since the fault set in; `None` before its onset or without a fault.
+    fn fault_time(&self) -> Option<(&FaultPlan, f64)> {
+        let f = self.fault.as_ref()?;
+        let t = self.elapsed_s - f.onset_s;
+        (t >= -ONSET_EPS_S).then_some((f, t.max(0.0)))
+    }
+
+    /// The measurements a fault sets outright rather than through the physics of a substep.
+    fn apply_fault(&mut self) {
+        if let Some((f, _)) = self.fault_time()
+            && f.fault == Fault::Insulation
+        {
+            // Broken down: the fault's resistance, give or take the meter's noise.
+            let kohm = f.insulation_kohm;
+            self.insulation_kohm = kohm * (1.0 + self.rng.range(-0.01, 0.01));
+        }
     }
 
     fn park(&mut self) {
@@ -407,6 +544,14 @@ impl Vehicle {
     }
 
     fn drive(&mut self, h: f64) -> f64 {
+        let holding = self.elapsed_s < self.hold_trip_until_s;
+        if holding {
+            // The fault must find the vehicle on the road and moving (a platform only calls a
+            // moving vehicle's silence "offline"): the trip's end and the next traffic stop
+            // stay ahead — a green wave.
+            self.trip_left_m = self.trip_left_m.max(1_000.0);
+            self.stop_in_m = self.stop_in_m.max(1_000.0);
+        }
         let length = self.route().length_m();
         let stop_at = self.stop_at();
         let v = self.speed_mps;
@@ -481,7 +626,8 @@ impl Vehicle {
                     // End of the route: turn round and drive back.
                     self.dir = -self.dir;
                 }
-                self.dwell_s = self.rng.range(10.0, 60.0);
+                let dwell = self.rng.range(10.0, 60.0);
+                self.dwell_s = if holding { 0.0 } else { dwell };
                 self.stop_in_m = self.rng.range(300.0, 1_500.0);
             }
         }
@@ -501,6 +647,18 @@ impl Vehicle {
             }
             *t += dt * h;
         }
+        if let Some((f, _)) = self.fault_time()
+            && f.fault == Fault::Thermal
+        {
+            // Runaway: the failing module's probes climb on their own heat, slowing only as
+            // the module's energy is spent near the peak.
+            let first = f.index;
+            for (j, share) in RUNAWAY_PROBE_SHARE.iter().enumerate() {
+                let t = &mut self.probe_c[first + j];
+                let slowing = ((RUNAWAY_PEAK_C - *t) / RUNAWAY_KNEE_C).clamp(0.0, 1.0);
+                *t += RUNAWAY_C_PER_S * share * slowing * h;
+            }
+        }
         // Motors lose about 5 % of their power as heat, controllers about 2 %.
         let shaft_w = (self.force_n * self.speed_mps).abs();
         for i in 0..self.spec.motors {
@@ -509,6 +667,13 @@ impl Vehicle {
             *m += (0.05 * shaft_w * share / 20_000.0 - (*m - ambient) / 600.0) * h;
             let c = &mut self.controller_c[i];
             *c += (0.02 * shaft_w * share / 8_000.0 - (*c - ambient) / 400.0) * h;
+        }
+        if self
+            .fault_time()
+            .is_some_and(|(f, _)| f.fault == Fault::Insulation)
+        {
+            // Held at the breakdown value by `apply_fault`.
+            return;
         }
         let target = self.spec.insulation_base_kohm
             * if self.activity == Activity::Charging {
@@ -522,6 +687,13 @@ impl Vehicle {
 
     /// Cell voltages from SOC, the spread between cells, their slow drift and the IR drop.
     fn update_cells(&mut self, dt: f64) {
+        // The shorted cell of a drift fault, and how far it has fallen.
+        let shorted = match self.fault_time() {
+            Some((f, t)) if f.fault == Fault::CellDrift => {
+                Some((f.index, DRIFT_V * (t / DRIFT_RAMP_S).min(1.0)))
+            }
+            _ => None,
+        };
         let walk = 0.0004 * dt.min(3600.0).sqrt();
         for i in 0..CELLS {
             let d = &mut self.cell_drift[i];
@@ -530,6 +702,11 @@ impl Vehicle {
             }
             let cell_soc = self.soc + self.spec.cell_offset[i] + *d;
             self.cell_v[i] = ocv(cell_soc) - self.current_a * self.spec.cell_r[i];
+            if let Some((cell, fallen)) = shorted
+                && cell == i
+            {
+                self.cell_v[i] -= fallen;
+            }
         }
     }
 
@@ -561,6 +738,28 @@ impl Vehicle {
     /// Seconds simulated since the vehicle was built.
     pub fn elapsed_s(&self) -> f64 {
         self.elapsed_s
+    }
+
+    /// The fault this vehicle was given and its onset (simulated seconds since it was built),
+    /// whether or not it has set in yet.
+    pub fn fault(&self) -> Option<(Fault, f64)> {
+        self.fault.as_ref().map(|f| (f.fault, f.onset_s))
+    }
+
+    /// Whether the vehicle's fault has set in.
+    pub fn fault_active(&self) -> bool {
+        self.fault_time().is_some()
+    }
+
+    /// The general alarm flags the vehicle's BMS raises now, by standard name, with levels.
+    /// They are raised from the onset on: the BMS's runaway detection (pressure and gas, not
+    /// just the probes) and its insulation monitor react at once.
+    pub fn alarms(&self) -> &'static [RaisedAlarm] {
+        match self.fault_time().map(|(f, _)| f.fault) {
+            Some(Fault::Thermal) => &THERMAL_ALARMS,
+            Some(Fault::Insulation) => &INSULATION_ALARMS,
+            Some(Fault::CellDrift | Fault::Offline) | None => &[],
+        }
     }
 
     pub fn speed_kmh(&self) -> f64 {
@@ -957,6 +1156,20 @@ mod tests {
         let vins: std::collections::HashSet<_> =
             (0..1000).map(|i| vin_for("LSIM", i).unwrap()).collect();
         assert_eq!(vins.len(), 1000);
+    }
+
+    #[test]
+    fn raised_alarms_are_standard_flag_names() {
+        use model::alarm_flags::{FLAG_NAMES_2016, FLAG_NAMES_2025};
+        for a in THERMAL_ALARMS.iter().chain(&INSULATION_ALARMS) {
+            assert!(FLAG_NAMES_2025.contains(&a.name), "{}", a.name);
+            // 2016 has no thermal event bit; the encoder leaves it out there.
+            assert!(
+                FLAG_NAMES_2016.contains(&a.name) || a.name == "thermal_event",
+                "{}",
+                a.name
+            );
+        }
     }
 
     #[test]

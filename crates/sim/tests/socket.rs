@@ -30,6 +30,10 @@ struct Behaviour {
 #[derive(Debug, Default)]
 struct Record {
     connections: Vec<Vec<Frame>>,
+    /// When each frame arrived (wall clock), parallel to `connections`.
+    arrivals: Vec<Vec<Timestamp>>,
+    /// When the simulator closed each connection (wall clock), if it has.
+    closed: Vec<Option<Timestamp>>,
 }
 
 impl Record {
@@ -61,6 +65,8 @@ impl Server {
                 let index = {
                     let mut r = rec.lock().unwrap();
                     r.connections.push(Vec::new());
+                    r.arrivals.push(Vec::new());
+                    r.closed.push(None);
                     r.connections.len() - 1
                 };
                 tokio::spawn(serve(stream, index, rec.clone(), behaviour.clone()));
@@ -87,6 +93,26 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Waits (up to 5 s) until the simulator has closed every connection; the run returning
+    /// does not mean the server has read the end of each stream yet.
+    async fn wait_for_closes(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.snapshot(|r| r.closed.iter().all(Option::is_some)) && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+fn wall_now() -> Timestamp {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    Timestamp::from_micros(micros as i64)
+}
+
 fn now_time() -> Time {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -100,9 +126,13 @@ async fn serve(mut stream: TcpStream, index: usize, record: Arc<Mutex<Record>>, 
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => {
+                record.lock().unwrap().closed[index] = Some(wall_now());
+                return;
+            }
             Ok(n) => n,
         };
+        let arrived = wall_now();
         framer.push(&buf[..n]);
         let mut replies = Vec::new();
         while let Some(bytes) = framer.next_frame() {
@@ -127,6 +157,7 @@ async fn serve(mut stream: TcpStream, index: usize, record: Arc<Mutex<Record>>, 
             let realtime = {
                 let mut r = record.lock().unwrap();
                 r.connections[index].push(frame);
+                r.arrivals[index].push(arrived);
                 r.connections[index]
                     .iter()
                     .filter(|f| f.header.command == Command::REALTIME)
@@ -487,9 +518,11 @@ async fn summary_serializes_with_the_documented_fields() {
         "errors",
         "rate_fps",
         "heartbeat_rtt_ms",
+        "faults",
     ] {
         assert!(json.get(key).is_some(), "{key} missing from {json}");
     }
+    assert_eq!(json["faults"], serde_json::json!([]));
     assert_eq!(json["realtime_sent"], 4);
     assert_eq!(json["replies"]["vehicle_login"]["success"], 2);
     for key in ["p50", "p99", "count"] {
@@ -517,4 +550,213 @@ async fn bad_configurations_are_refused() {
     config.mode = Mode::Terminal;
     config.vin_prefix = "TOOLONGPREFIX1234".into();
     assert!(matches!(simulate(config).await, Err(SimError::Config(_))));
+}
+
+/// Realtime frames of one VIN, with their device times.
+fn reports_of<'a>(r: &'a Record, vin: &'a str) -> impl Iterator<Item = (Timestamp, &'a Frame)> {
+    r.frames()
+        .filter(move |f| f.header.command == Command::REALTIME && f.header.vin.text() == vin)
+        .map(|f| (to_sample(f, Timestamp::from_secs(0)).unwrap().ts, f))
+}
+
+fn flags(f: &Frame) -> u32 {
+    to_sample(f, Timestamp::from_secs(0))
+        .unwrap()
+        .alarm_flags
+        .unwrap()
+}
+
+/// The connection (index) whose first frame is `vin`'s login.
+fn connection_of(r: &Record, vin: &str) -> usize {
+    r.connections
+        .iter()
+        .position(|c| c[0].header.vin.text() == vin)
+        .unwrap_or_else(|| panic!("no connection of {vin}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulted_terminals_flag_from_the_onset_and_the_offline_one_falls_silent() {
+    use sim::fault::Fault;
+    let server = Server::start(Behaviour::default()).await;
+    let mut config = Config::new(server.addr.to_string(), 5, Duration::from_millis(50));
+    config.edition = Edition::V2025;
+    config.heartbeat = Some(Duration::from_millis(100));
+    config.faults = vec![
+        Fault::Thermal,
+        Fault::Insulation,
+        Fault::CellDrift,
+        Fault::Offline,
+    ];
+    config.fault_after = Duration::from_millis(200);
+    let duration = Duration::from_millis(2_500);
+    config.duration = Some(duration);
+    let vins = config.vins().unwrap();
+    let started = wall_now();
+    let s = simulate(config.clone()).await.unwrap();
+    server.wait_for_frames(s.frames_sent).await;
+    server.wait_for_closes().await;
+
+    // Fault k went to vehicle k, all with one onset: a whole second, 0.2–1.2 s in.
+    let given: Vec<(&str, Fault)> = s.faults.iter().map(|f| (f.vin.as_str(), f.fault)).collect();
+    assert_eq!(
+        given,
+        vins[..4]
+            .iter()
+            .map(String::as_str)
+            .zip(config.faults.iter().copied())
+            .collect::<Vec<_>>()
+    );
+    let at = s.faults[0].at;
+    assert!(s.faults.iter().all(|f| f.at == at));
+    assert_eq!(at.as_micros() % 1_000_000, 0, "{at}");
+    let offset = at.as_micros() - started.as_micros();
+    assert!(
+        (200_000..1_300_000).contains(&offset),
+        "onset {offset} µs in"
+    );
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["faults"][0]["fault"], "thermal");
+    assert_eq!(json["faults"][2]["fault"], "cell-drift");
+    assert_eq!(json["faults"][3]["vin"], vins[3].as_str());
+    assert_eq!(json["faults"][0]["at"], at.to_string());
+
+    server.snapshot(|r| {
+        check_counts(&s, r);
+        // Flags exactly on the reports stamped at or after the onset.
+        for (vin, want) in [(&vins[0], 1 << 0 | 1 << 1 | 1 << 23), (&vins[1], 1 << 11)] {
+            let (mut before, mut after) = (0, 0);
+            for (ts, f) in reports_of(r, vin) {
+                if ts < at {
+                    assert_eq!(flags(f), 0, "{vin} at {ts}");
+                    before += 1;
+                } else {
+                    assert_eq!(flags(f), want, "{vin} at {ts}");
+                    after += 1;
+                }
+            }
+            assert!(
+                before > 0 && after > 0,
+                "{vin}: {before} before, {after} after"
+            );
+        }
+        for vin in [&vins[2], &vins[4]] {
+            assert!(reports_of(r, vin).all(|(_, f)| flags(f) == 0));
+        }
+        // The offline terminal: reports until the onset, then nothing at all (no heartbeat,
+        // no logout) on a connection that stays open until the run stops.
+        let c = connection_of(r, &vins[3]);
+        assert!(reports_of(r, &vins[3]).all(|(ts, _)| ts < at));
+        assert!(reports_of(r, &vins[3]).count() > 0);
+        let last = *r.arrivals[c].last().unwrap();
+        assert!(
+            last.as_micros() < at.as_micros() + 500_000,
+            "a frame arrived at {last}, onset {at}"
+        );
+        assert!(
+            r.connections[c]
+                .iter()
+                .all(|f| f.header.command != Command::VEHICLE_LOGOUT)
+        );
+        let closed = r.closed[c].expect("closed when the run stopped");
+        assert!(
+            closed.as_micros() >= started.as_micros() + duration.as_micros() as i64 - 50_000,
+            "closed at {closed}, started {started}"
+        );
+        // The others heartbeat and log out as usual.
+        for vin in [&vins[0], &vins[4]] {
+            let conn = &r.connections[connection_of(r, vin)];
+            assert_eq!(conn.last().unwrap().header.command, Command::VEHICLE_LOGOUT);
+        }
+        assert_eq!(r.count(Command::VEHICLE_LOGOUT), 4);
+    });
+    assert_eq!(s.connections.opened, 5);
+    assert_eq!(s.connections.dropped, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_leaves_the_offline_vin_out_and_goes_on_with_the_rest() {
+    use sim::fault::Fault;
+    let server = Server::start(Behaviour::default()).await;
+    let mut config = Config::new(server.addr.to_string(), 3, Duration::from_millis(40));
+    config.mode = Mode::Platform {
+        username: "carmaker-a".into(),
+        password: "change-me".into(),
+        connections: 1,
+    };
+    config.heartbeat = Some(Duration::from_millis(60));
+    config.faults = vec![Fault::Offline];
+    config.fault_after = Duration::ZERO;
+    config.duration = Some(Duration::from_millis(2_200));
+    let vins = config.vins().unwrap();
+    let s = simulate(config).await.unwrap();
+    server.wait_for_frames(s.frames_sent).await;
+    let at = s.faults[0].at;
+    assert_eq!(s.faults[0].vin, vins[0]);
+    server.snapshot(|r| {
+        check_counts(&s, r);
+        assert_eq!(r.connections.len(), 1);
+        let conn = &r.connections[0];
+        let arrivals = &r.arrivals[0];
+        let late = |i: usize| arrivals[i].as_micros() >= at.as_micros() + 500_000;
+        // After the onset the offline VIN is absent; the others and the platform go on.
+        for (i, f) in conn.iter().enumerate() {
+            if late(i) {
+                assert_ne!(f.header.vin.text(), vins[0], "{:?}", f.header.command);
+            }
+        }
+        for vin in &vins[1..] {
+            assert!(reports_of(r, vin).any(|(ts, _)| ts > at), "{vin} went on");
+        }
+        assert!(
+            conn.iter()
+                .enumerate()
+                .any(|(i, f)| late(i) && f.header.command == Command::HEARTBEAT),
+            "the platform still heartbeats"
+        );
+        let logouts: Vec<String> = conn
+            .iter()
+            .filter(|f| f.header.command == Command::VEHICLE_LOGOUT)
+            .map(|f| f.header.vin.text())
+            .collect();
+        assert_eq!(logouts, vins[1..]);
+        assert_eq!(
+            conn.last().unwrap().header.command,
+            Command::PLATFORM_LOGOUT
+        );
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_report_limit_the_silent_terminal_ends_when_its_reports_would_have() {
+    use sim::fault::Fault;
+    let server = Server::start(Behaviour::default()).await;
+    let mut config = Config::new(server.addr.to_string(), 2, Duration::from_millis(20));
+    config.faults = vec![Fault::Offline];
+    config.fault_after = Duration::ZERO;
+    config.reports_per_vehicle = Some(80);
+    let vins = config.vins().unwrap();
+    // No duration and no shutdown: the run must end by itself.
+    let s = simulate(config).await.unwrap();
+    server.wait_for_frames(s.frames_sent).await;
+    server.wait_for_closes().await;
+    server.snapshot(|r| {
+        check_counts(&s, r);
+        assert!(reports_of(r, &vins[0]).count() < 80);
+        assert_eq!(reports_of(r, &vins[1]).count(), 80);
+        assert_eq!(r.count(Command::VEHICLE_LOGOUT), 1);
+        let c = connection_of(r, &vins[0]);
+        assert!(r.closed[c].is_some(), "closed without a logout");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_faults_than_vehicles_is_refused() {
+    use sim::fault::Fault;
+    let mut config = Config::new("127.0.0.1:1", 1, Duration::from_secs(1));
+    config.faults = vec![Fault::Thermal, Fault::Offline];
+    let err = simulate(config).await.unwrap_err();
+    assert!(
+        matches!(&err, SimError::Config(m) if m.contains("2 faults")),
+        "{err}"
+    );
 }

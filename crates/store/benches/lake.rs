@@ -138,7 +138,7 @@ fn one_vehicle_day_query() {
     let mut times = Vec::new();
     for _ in 0..7 {
         let t = Instant::now();
-        runtime.block_on(lake.sql(&sql, &[])).expect("sql");
+        runtime.block_on(lake.sql(&sql, &[], &[])).expect("sql");
         times.push(t.elapsed());
     }
     report("SQL aggregate over one vehicle's day", &mut times);
@@ -150,7 +150,7 @@ fn one_vehicle_day_query() {
     let mut times = Vec::new();
     for _ in 0..7 {
         let t = Instant::now();
-        runtime.block_on(lake.sql(&sql, &[])).expect("sql");
+        runtime.block_on(lake.sql(&sql, &[], &[])).expect("sql");
         times.push(t.elapsed());
     }
     report("SQL one vehicle's hour with cell voltages", &mut times);

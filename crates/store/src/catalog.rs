@@ -23,6 +23,10 @@ use model::VehicleInfo;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
+mod alarms;
+
+pub use alarms::{AckOutcome, AlarmChange, AlarmQuery, RULES_CURSOR, StateFilter};
+
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.db";
 /// Where the first admin token is written, inside the data directory.
@@ -59,6 +63,35 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX vehicles_terminal_id ON vehicles (terminal_id);
      CREATE INDEX vehicles_owner_org ON vehicles (owner_org);",
+    // 2: alarms, their change outbox, and named cursors (see `alarms.rs`).
+    "CREATE TABLE alarms (
+         alarm_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+         entity_id   TEXT    NOT NULL,
+         kind        TEXT    NOT NULL,
+         level       INTEGER NOT NULL,
+         opened_at   INTEGER NOT NULL,
+         acked_at    INTEGER,
+         acked_by    TEXT,
+         ack_comment TEXT,
+         closed_at   INTEGER,
+         source      TEXT    NOT NULL,
+         detail      TEXT    NOT NULL,
+         org         TEXT
+     );
+     CREATE UNIQUE INDEX alarms_one_open ON alarms (entity_id, kind) WHERE closed_at IS NULL;
+     CREATE INDEX alarms_opened_at ON alarms (opened_at);
+     CREATE INDEX alarms_entity ON alarms (entity_id, opened_at);
+     CREATE TABLE alarm_events (
+         event_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+         alarm_id    INTEGER NOT NULL,
+         change      TEXT    NOT NULL,
+         at          INTEGER NOT NULL,
+         snapshot    TEXT    NOT NULL
+     );
+     CREATE TABLE cursors (
+         name        TEXT PRIMARY KEY NOT NULL,
+         position    INTEGER NOT NULL
+     );",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +127,8 @@ pub enum CatalogError {
     NoSuchToken(i64),
     #[error("the operating system's random source failed: {0}")]
     Random(getrandom::Error),
+    #[error("catalog {path}: {what}")]
+    Corrupt { path: PathBuf, what: String },
 }
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
@@ -110,8 +145,9 @@ pub struct TokenRecord {
     pub revoked_at: Option<i64>,
 }
 
-/// What a valid token grants: its role and, for `org`, the organisation.
-type Grant = (String, Option<String>);
+/// What a valid token grants: its role and, for `org`, the organisation; and the token's id, which
+/// names the caller in records such as an alarm's acknowledgement.
+type Grant = (i64, String, Option<String>);
 
 #[derive(Debug, Default)]
 struct TokenCache {
@@ -177,6 +213,11 @@ impl Catalog {
     /// tokens created or revoked since the last call. A database error is logged and answered
     /// from the cache, so a failing disk degrades to stale grants rather than locking everyone out.
     pub fn authenticate(&self, token: &str) -> Option<(String, Option<String>)> {
+        self.token_grant(token).map(|(_, role, org)| (role, org))
+    }
+
+    /// Like [`Catalog::authenticate`], with the token's id first.
+    pub fn token_grant(&self, token: &str) -> Option<(i64, String, Option<String>)> {
         if let Err(e) = self.refresh_tokens() {
             tracing::error!(error = %e, "catalog: reloading tokens failed; using cached grants");
         }
@@ -349,7 +390,7 @@ impl Catalog {
             return Ok(());
         }
         let mut stmt = conn
-            .prepare("SELECT hash, role, org FROM tokens WHERE revoked_at IS NULL")
+            .prepare("SELECT hash, role, org, id FROM tokens WHERE revoked_at IS NULL")
             .map_err(sqlite(&self.path))?;
         let rows = stmt
             .query_map([], |r| {
@@ -357,16 +398,17 @@ impl Catalog {
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(3)?,
                 ))
             })
             .map_err(sqlite(&self.path))?;
         let mut grants = HashMap::new();
         for row in rows {
-            let (hash, role, org) = row.map_err(sqlite(&self.path))?;
+            let (hash, role, org, id) = row.map_err(sqlite(&self.path))?;
             // Rows are only written by `insert_token`, so every hash has 32 bytes; anything else
             // cannot match a token and is skipped.
             if let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) {
-                grants.insert(hash, (role, org));
+                grants.insert(hash, (id, role, org));
             }
         }
         // Still holding the auth connection, so no other refresh can interleave and install an

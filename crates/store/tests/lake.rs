@@ -20,13 +20,13 @@ fn options() -> LakeOptions {
 }
 
 async fn count(lake: &Lake, sql: &str) -> i64 {
-    let batches = lake.sql(sql, &[]).await.expect("query");
+    let batches = lake.sql(sql, &[], &[]).await.expect("query");
     batches[0].column(0).as_primitive::<Int64Type>().value(0)
 }
 
 /// The result of a query as JSON rows, to compare answers across flushes.
 async fn answer(lake: &Lake, sql: &str) -> Vec<Vec<serde_json::Value>> {
-    let batches = lake.sql(sql, &[]).await.expect("query");
+    let batches = lake.sql(sql, &[], &[]).await.expect("query");
     batches_to_json(&batches).expect("json").1
 }
 
@@ -102,7 +102,7 @@ async fn schema_matches_the_data_model() {
         .expect("insert");
     lake.flush().expect("flush");
     let batches = lake
-        .sql("SELECT * FROM vehicle_samples", &[])
+        .sql("SELECT * FROM vehicle_samples", &[], &[])
         .await
         .expect("query");
     let schema = batches[0].schema();
@@ -169,7 +169,7 @@ async fn schema_matches_the_data_model() {
         other => panic!("motors is {other}"),
     }
     let positions = lake
-        .sql("SELECT * FROM positions", &[])
+        .sql("SELECT * FROM positions", &[], &[])
         .await
         .expect("query");
     assert!(positions.iter().all(|b| b.num_rows() == 0));
@@ -245,7 +245,7 @@ async fn queries_see_memory_and_files_together_and_answer_the_same_after_flush()
     }];
     let mut before = Vec::new();
     for q in queries {
-        let batches = lake.sql(q, &registry).await.expect(q);
+        let batches = lake.sql(q, &registry, &[]).await.expect(q);
         before.push(batches_to_json(&batches).expect("json").1);
     }
     assert_eq!(before[0], vec![vec![serde_json::json!(500)]]);
@@ -259,7 +259,7 @@ async fn queries_see_memory_and_files_together_and_answer_the_same_after_flush()
     lake.flush().expect("second flush");
     assert_eq!(lake.buffered_rows(), 0);
     for (q, expected) in queries.iter().zip(&before) {
-        let batches = lake.sql(q, &registry).await.expect(q);
+        let batches = lake.sql(q, &registry, &[]).await.expect(q);
         assert_eq!(&batches_to_json(&batches).expect("json").1, expected, "{q}");
     }
 }
@@ -482,7 +482,7 @@ async fn sql_is_read_only() {
         "EXPLAIN INSERT INTO vehicle_samples SELECT * FROM vehicle_samples".to_owned(),
     ];
     for sql in &refused {
-        match lake.sql(sql, &[]).await {
+        match lake.sql(sql, &[], &[]).await {
             Err(error @ LakeError::NotReadOnly(_)) => {
                 let message = error.to_string();
                 assert!(
@@ -496,7 +496,7 @@ async fn sql_is_read_only() {
     }
     // Statements DataFusion cannot plan at all fail too, as query errors.
     let error = lake
-        .sql("BEGIN TRANSACTION", &[])
+        .sql("BEGIN TRANSACTION", &[], &[])
         .await
         .expect_err("refused");
     assert!(matches!(error, LakeError::Query(_)), "{error:?}");
@@ -509,7 +509,7 @@ async fn sql_is_read_only() {
 
     // Bad SQL is a query error naming the problem.
     let error = lake
-        .sql("SELECT no_such_column FROM vehicle_samples", &[])
+        .sql("SELECT no_such_column FROM vehicle_samples", &[], &[])
         .await
         .expect_err("bad column");
     assert!(matches!(error, LakeError::Query(_)), "{error:?}");
@@ -665,6 +665,7 @@ async fn results_convert_to_json_rows_for_the_api() {
             "SELECT vin, ts, soc_pct, speed_kmh, reissue, alarm_flags, quality, cell_voltages_v, \
              probe_temps_c, motors, date_trunc('hour', ts) AS hour, 1.0 / 0.0 AS inf \
              FROM vehicle_samples",
+            &[],
             &[],
         )
         .await
@@ -845,4 +846,49 @@ async fn queries_during_inserts_and_flushes_count_every_row_exactly_once() {
         count(&lake, "SELECT count(*) FROM vehicle_samples").await,
         600
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarms_are_a_sql_table_joinable_with_the_samples() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = Lake::open(dir.path(), options()).expect("open");
+    let v = vin(1);
+    lake.insert(1, &[sample(&v, day0(), 0)]).expect("insert");
+    let alarm = model::Alarm {
+        alarm_id: 7,
+        entity_id: v.to_string(),
+        kind: "insulation_low".into(),
+        level: 3,
+        critical: true,
+        state: model::AlarmState::Acknowledged,
+        opened_at: Timestamp::parse("2026-07-07T08:00:00+08:00").unwrap(),
+        acked_at: Some(Timestamp::parse("2026-07-07T08:05:00+08:00").unwrap()),
+        acked_by: Some("token 1 (operator)".into()),
+        ack_comment: None,
+        closed_at: None,
+        source: "rule".into(),
+        detail: "86 Ω/V < 100 Ω/V".into(),
+        org: None,
+    };
+    let batches = lake
+        .sql(
+            "SELECT a.alarm_id, a.kind, a.level, a.state, a.acked_at - a.opened_at AS to_ack, \
+             count(s.ts) AS samples \
+             FROM alarms a JOIN vehicle_samples s ON s.vin = a.entity_id \
+             WHERE a.critical AND a.closed_at IS NULL GROUP BY 1, 2, 3, 4, 5",
+            &[],
+            &[alarm],
+        )
+        .await
+        .expect("query");
+    let (columns, rows) = batches_to_json(&batches).expect("json");
+    assert_eq!(
+        columns,
+        ["alarm_id", "kind", "level", "state", "to_ack", "samples"]
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0], serde_json::json!(7));
+    assert_eq!(rows[0][1], serde_json::json!("insulation_low"));
+    assert_eq!(rows[0][3], serde_json::json!("acknowledged"));
+    assert_eq!(rows[0][5], serde_json::json!(1));
 }

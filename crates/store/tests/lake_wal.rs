@@ -32,7 +32,7 @@ fn decode(payload: &[u8]) -> Vec<VehicleSample> {
 
 async fn count(lake: &Lake) -> i64 {
     let batches = lake
-        .sql("SELECT count(*) FROM vehicle_samples", &[])
+        .sql("SELECT count(*) FROM vehicle_samples", &[], &[])
         .await
         .expect("query");
     batches[0].column(0).as_primitive::<Int64Type>().value(0)

@@ -154,16 +154,23 @@ impl Server {
     }
 
     pub fn sql(&self, sql: &str) -> serde_json::Value {
+        let (status, body) = self.post_json("/api/v1/sql", &serde_json::json!({ "sql": sql }));
+        assert_eq!(status, 200, "SQL {sql}: {body}");
+        body
+    }
+
+    /// POSTs `body` as JSON with the admin token; the status and the JSON answer (`null` when
+    /// the answer is not JSON).
+    pub fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
         let mut r = Self::agent()
-            .post(format!("http://127.0.0.1:{}/api/v1/sql", self.http))
+            .post(format!("http://127.0.0.1:{}{path}", self.http))
             .header("Authorization", format!("Bearer {}", self.token))
             .header("Content-Type", "application/json")
-            .send(serde_json::json!({ "sql": sql }).to_string())
+            .send(body.to_string())
             .unwrap();
         let status = r.status().as_u16();
         let text = r.body_mut().read_to_string().unwrap();
-        assert_eq!(status, 200, "SQL {sql}: {text}");
-        serde_json::from_str(&text).unwrap()
+        (status, serde_json::from_str(&text).unwrap_or_default())
     }
 
     /// The value of one Prometheus sample line that starts with `prefix` (name and labels).

@@ -7,12 +7,14 @@
 use proto_gbt32960::{
     Alarm2016, Alarm2025, AlarmFlags, Block2016, Block2025, Body, Brake, CellV, CellVoltages2016,
     ChargingState, Command, CoordSystem, DcdcState, Edition, EncodeError, Encryption, Extremes2016,
-    FaultLists, FixedStr, Frame, Gear, Header, List, Logout, Motor2016, Motor2025, MotorState,
-    Motors2016, Motors2025, Num8, Num16, PackTemperatures2025, PackVoltage2025, PackVoltages2025,
-    PlatformLogin, Position, Position2025, ProbeGroup, ProbeTemperatures2016, Report, Report2016,
-    Report2025, Response, RunMode, Scaled, SubsystemVoltages2016, TempC, Time, Vehicle2016,
-    Vehicle2025, VehicleLogin2016, VehicleLogin2025, VehicleState,
+    FaultLists, FixedStr, FlagLevel, Frame, Gear, Header, List, Logout, Motor2016, Motor2025,
+    MotorState, Motors2016, Motors2025, Num8, Num16, PackTemperatures2025, PackVoltage2025,
+    PackVoltages2025, PlatformLogin, Position, Position2025, ProbeGroup, ProbeTemperatures2016,
+    Report, Report2016, Report2025, Response, RunMode, Scaled, SubsystemVoltages2016, TempC, Time,
+    Vehicle2016, Vehicle2025, VehicleLogin2016, VehicleLogin2025, VehicleState,
 };
+
+use model::alarm_flags::{FLAG_NAMES_2016, FLAG_NAMES_2025};
 
 use crate::vehicle::{
     Activity, CELLS, ChargeState, GearPosition, MotorMode, MotorReading, PROBES, Vehicle,
@@ -370,6 +372,26 @@ fn set_probes(list: &mut List<TempC>, v: &Vehicle) {
     }
 }
 
+/// The alarms the vehicle raises as bits of an edition's flag table (`names`), with their
+/// levels; alarms the edition has no bit for are left out.
+fn alarm_bits<'a>(
+    names: &'a [&'static str],
+    v: &'a Vehicle,
+) -> impl Iterator<Item = (u8, u8)> + 'a {
+    v.alarms().iter().filter_map(move |a| {
+        let bit = names.iter().position(|&n| n == a.name)?;
+        Some((bit as u8, a.level))
+    })
+}
+
+/// The flag word and the highest level of the vehicle's alarms in an edition.
+fn alarm_word(names: &[&'static str], v: &Vehicle) -> (u32, Num8) {
+    let (flags, level) = alarm_bits(names, v).fold((0u32, 0u8), |(f, l), (bit, level)| {
+        (f | 1 << bit, l.max(level))
+    });
+    (flags, Num8::from_value(f64::from(level)))
+}
+
 /// 1-based positions of the largest and smallest raw values (first of equals).
 fn extremes<T: Ord + Copy>(values: impl Iterator<Item = T>) -> ((usize, T), (usize, T)) {
     let mut it = values.enumerate();
@@ -452,9 +474,13 @@ fn fill_2016(b: &mut Block2016, v: &Vehicle) {
             e.min_temp_probe = Num8::from_value(lo_i as f64);
             e.min_temp_c = Scaled(lo);
         }
-        // No alarm is raised in normal running: the block stays all clear.
-        Block2016::Alarm(_)
-        | Block2016::FuelCell(_)
+        Block2016::Alarm(a) => {
+            // All clear in normal running; a faulted vehicle's BMS raises its flags.
+            let (flags, level) = alarm_word(&FLAG_NAMES_2016, v);
+            a.flags = AlarmFlags(flags);
+            a.max_level = level;
+        }
+        Block2016::FuelCell(_)
         | Block2016::Engine(_)
         | Block2016::UserDefined(_)
         | Block2016::Unknown(_) => {}
@@ -508,8 +534,19 @@ fn fill_2025(b: &mut Block2025, v: &Vehicle) {
                 }
             }
         }
-        Block2025::Alarm(_)
-        | Block2025::FuelCell(_)
+        Block2025::Alarm(a) => {
+            // 2025 also lists each set flag's own level (N5).
+            let (flags, level) = alarm_word(&FLAG_NAMES_2025, v);
+            a.flags = AlarmFlags(flags);
+            a.max_level = level;
+            if let List::Items(levels) = &mut a.flag_levels {
+                levels.clear();
+                levels.extend(
+                    alarm_bits(&FLAG_NAMES_2025, v).map(|(bit, level)| FlagLevel { bit, level }),
+                );
+            }
+        }
+        Block2025::FuelCell(_)
         | Block2025::Engine(_)
         | Block2025::FuelCellStacks(_)
         | Block2025::SuperCapacitor(_)

@@ -5,6 +5,10 @@
 //! [`Snapshot`] once every connection has logged out, or the time is up, or the caller's
 //! shutdown future fires. Connections that drop are re-established with backoff and log in
 //! again; a refused platform login ends the run with an error, since retrying cannot help.
+//!
+//! With [`Config::faults`], fault k goes to vehicle k of the run; its onset is
+//! [`Config::fault_after`] from the start, rounded up to a whole second of the clock, and the
+//! summary lists who got what and when.
 
 mod frames;
 mod session;
@@ -12,7 +16,9 @@ mod stats;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use model::Timestamp;
 
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -25,6 +31,7 @@ pub use proto_gbt32960::Edition;
 pub use stats::{Connections, Histogram, Rtt, Snapshot};
 
 use crate::SimError;
+use crate::fault::{Fault, FaultOnset};
 use crate::rng::Rng;
 use crate::vehicle::{Vehicle, vin_for};
 use session::{Group, Slot};
@@ -77,6 +84,11 @@ pub struct Config {
     /// Connection attempts in flight at once, so that thousands of terminals do not overrun
     /// the server's accept backlog.
     pub max_connecting: usize,
+    /// Fault k goes to vehicle k (the k-th VIN of [`Config::vins`]); a fault may repeat.
+    pub faults: Vec<Fault>,
+    /// When the faults set in, after the start of the run (rounded up to a whole second of
+    /// the clock).
+    pub fault_after: Duration,
 }
 
 impl Config {
@@ -98,6 +110,8 @@ impl Config {
             stop_timeout: Duration::from_secs(5),
             progress_every: Duration::from_secs(5),
             max_connecting: 256,
+            faults: Vec::new(),
+            fault_after: Duration::from_secs(10),
         }
     }
 
@@ -126,6 +140,17 @@ impl Config {
         if self.heartbeat_period().is_zero() || self.login_timeout.is_zero() {
             return bad("the heartbeat period and login timeout must be positive".into());
         }
+        if self.faults.len() > self.vehicles {
+            return bad(format!(
+                "{} faults need at least {} vehicles (fault k goes to vehicle k), not {}",
+                self.faults.len(),
+                self.faults.len(),
+                self.vehicles
+            ));
+        }
+        if self.fault_after > Duration::from_secs(86_400 * 365) {
+            return bad("the fault onset must be within a year".into());
+        }
         if let Mode::Platform {
             username,
             password,
@@ -149,6 +174,20 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The onset of faults `after` from now: seconds from now (for the vehicles' simulated time)
+/// and the instant (for the summary). The onset is rounded up to a whole second of the clock,
+/// so that reports, whose device time has whole seconds, are stamped at or after `at` exactly
+/// when they were built after the onset.
+fn fault_onset(after: Duration) -> (f64, Timestamp) {
+    const MICROS: i64 = 1_000_000;
+    let now_us = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    let due_us = now_us + after.as_micros() as i64;
+    let at_us = (due_us + MICROS - 1) / MICROS * MICROS;
+    ((at_us - now_us) as f64 / 1e6, Timestamp::from_micros(at_us))
 }
 
 /// What every connection task shares.
@@ -176,12 +215,28 @@ where
         Mode::Platform { connections, .. } => *connections,
     };
     let mut slots: Vec<Vec<Slot>> = (0..groups).map(|_| Vec::new()).collect();
+    // Vehicles are stepped by the time since `start`, so a fault's onset in simulated seconds
+    // is the same instant on the clock.
+    let start = Instant::now();
+    let (onset_s, at) = fault_onset(config.fault_after);
+    let mut onsets = Vec::with_capacity(config.faults.len());
     for (i, vin) in vins.into_iter().enumerate() {
         let seed = Rng::derive(config.seed, config.first_vehicle + i as u64).next_u64();
-        slots[i % groups].push(Slot::new(Vehicle::new(vin, seed)));
+        let vehicle = match config.faults.get(i) {
+            Some(&fault) => {
+                onsets.push(FaultOnset {
+                    vin: vin.clone(),
+                    fault,
+                    at,
+                });
+                Vehicle::faulted(vin, seed, fault, onset_s)
+            }
+            None => Vehicle::new(vin, seed),
+        };
+        slots[i % groups].push(Slot::new(vehicle, start));
     }
     let shared = Arc::new(Shared {
-        stats: Stats::new(config.vehicles as u64),
+        stats: Stats::new(config.vehicles as u64, onsets),
         connect_gate: Semaphore::new(config.max_connecting.max(1)),
         config,
     });

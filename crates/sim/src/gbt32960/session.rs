@@ -6,6 +6,11 @@
 //! `try_write`. Reading therefore never stops while a large batch is being written, so a server
 //! that answers as it reads cannot deadlock against us, and when the server reads slowly the
 //! queue stops growing at `HIGH_WATER` bytes instead of buffering without bound.
+//!
+//! A vehicle with the offline fault falls silent at its onset: no more reports, logins or
+//! logout, and in terminal mode no heartbeats either, while the connection stays open (a
+//! silent terminal, not one that logged out or hung up). Its report ticks keep counting
+//! unsent, so that with a report limit its connection ends when its reports would have.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -25,6 +30,7 @@ use super::frames::{self, LoginSeq, RealtimeEncoder};
 use super::stats::Tally;
 use super::{Config, Mode, Shared};
 use crate::SimError;
+use crate::fault::Fault;
 use crate::rng::Rng;
 use crate::vehicle::Vehicle;
 
@@ -52,6 +58,8 @@ enum Login {
     Refused {
         until: Instant,
     },
+    /// The terminal has gone silent (offline fault): it says nothing more, ever.
+    Silent,
 }
 
 /// One vehicle and its protocol state.
@@ -61,19 +69,29 @@ pub(crate) struct Slot {
     vin: FixedStr<17>,
     seq: LoginSeq,
     login: Login,
+    /// Realtime reports sent, and report ticks passed in silence.
     reports: u64,
     last_step: Instant,
+    /// When the terminal falls silent (offline fault).
+    silent_from: Option<Instant>,
 }
 
 impl Slot {
-    pub(crate) fn new(vehicle: Vehicle) -> Self {
+    /// A vehicle built at `start`: it is stepped by the time since then, and an offline
+    /// fault's onset counts from then.
+    pub(crate) fn new(vehicle: Vehicle, start: Instant) -> Self {
+        let silent_from = match vehicle.fault() {
+            Some((Fault::Offline, onset_s)) => Some(start + Duration::from_secs_f64(onset_s)),
+            _ => None,
+        };
         Self {
             vin: FixedStr::new(vehicle.vin()),
             vehicle,
             seq: LoginSeq::default(),
             login: Login::Idle,
             reports: 0,
-            last_step: Instant::now(),
+            last_step: start,
+            silent_from,
         }
     }
 
@@ -99,6 +117,9 @@ pub(crate) struct Group {
     encoder: RealtimeEncoder,
     platform: Option<Platform>,
     rng: Rng,
+    /// Slots that fall silent: (when, slot), earliest first; `silenced` of them have.
+    silences: Vec<(Instant, usize)>,
+    silenced: usize,
 }
 
 impl Group {
@@ -119,17 +140,33 @@ impl Group {
                 seq: LoginSeq::default(),
             }),
         };
+        let mut silences: Vec<(Instant, usize)> = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((s.silent_from?, i)))
+            .collect();
+        silences.sort_unstable();
         Self {
             slots,
             by_vin,
             encoder: RealtimeEncoder::new(config.edition),
             platform,
             rng: Rng::derive(config.seed ^ 0xC0FF_EE00, index as u64),
+            silences,
+            silenced: 0,
         }
     }
 
     fn finished(&self, max: Option<u64>) -> bool {
         self.slots.iter().all(|s| s.done(max))
+    }
+
+    /// Whether every vehicle of the group has fallen silent by `now`: a connection would have
+    /// nothing to say.
+    fn silent(&self, now: Instant) -> bool {
+        self.slots
+            .iter()
+            .all(|s| s.silent_from.is_some_and(|t| t <= now))
     }
 }
 
@@ -177,7 +214,7 @@ pub(crate) async fn connection(
     }
     let mut backoff = FIRST_BACKOFF;
     loop {
-        if group.finished(config.reports_per_vehicle) {
+        if group.finished(config.reports_per_vehicle) || group.silent(Instant::now()) {
             return Ok(());
         }
         let connected = tokio::select! {
@@ -201,8 +238,12 @@ pub(crate) async fn connection(
             }
         };
         for s in &mut group.slots {
-            if matches!(s.login, Login::Online { .. }) {
-                stats.online.fetch_sub(1, Relaxed);
+            match s.login {
+                Login::Silent => continue,
+                Login::Online { .. } => {
+                    stats.online.fetch_sub(1, Relaxed);
+                }
+                _ => {}
             }
             s.login = Login::Idle;
         }
@@ -312,8 +353,18 @@ impl<'a> Session<'a> {
                 2 * 1024
             }
         ];
-        let max = shared.config.reports_per_vehicle;
+        let config = &shared.config;
+        let max = config.reports_per_vehicle;
         let finished = g.slots.iter().filter(|s| s.done(max)).count();
+        // Silent vehicles' ticks go on counting on the new connection.
+        let now = Instant::now();
+        let mut schedule = BinaryHeap::new();
+        for (i, slot) in g.slots.iter().enumerate() {
+            if slot.login == Login::Silent && !slot.done(max) {
+                let first = now + config.interval.mul_f64(g.rng.unit());
+                schedule.push(Reverse((first, i)));
+            }
+        }
         Self {
             finished,
             shared,
@@ -329,7 +380,7 @@ impl<'a> Session<'a> {
             phase: Phase::Running,
             established: false,
             platform_seq: 0,
-            schedule: BinaryHeap::new(),
+            schedule,
             next_login_check: None,
             next_heartbeat: None,
             heartbeats: VecDeque::new(),
@@ -414,6 +465,7 @@ impl<'a> Session<'a> {
     fn work(&mut self, now: Instant) -> Result<bool, Ended> {
         match self.phase {
             Phase::PlatformLogin { deadline } => {
+                self.silence_due(now);
                 if now >= deadline {
                     return Err(Ended::Io(io::Error::new(
                         io::ErrorKind::TimedOut,
@@ -422,6 +474,7 @@ impl<'a> Session<'a> {
                 }
             }
             Phase::Running => {
+                self.silence_due(now);
                 // Heartbeats first: under full load the reports alone keep the queue at its
                 // high-water mark, and the heartbeat would never get in.
                 self.send_heartbeat(now)?;
@@ -452,7 +505,8 @@ impl<'a> Session<'a> {
             if let Some(Reverse((due, _))) = self.schedule.peek() {
                 t = t.min(*due);
             }
-            for x in [self.next_login_check, self.next_heartbeat]
+            let silence = self.g.silences.get(self.g.silenced).map(|&(t, _)| t);
+            for x in [self.next_login_check, self.next_heartbeat, silence]
                 .into_iter()
                 .flatten()
             {
@@ -462,6 +516,36 @@ impl<'a> Session<'a> {
         match self.phase {
             Phase::PlatformLogin { deadline } | Phase::Stopping { deadline, .. } => t.min(deadline),
             Phase::Running => t,
+        }
+    }
+
+    /// Silences the vehicles whose offline fault has set in by `now`.
+    fn silence_due(&mut self, now: Instant) {
+        while let Some(&(at, i)) = self.g.silences.get(self.g.silenced) {
+            if at > now {
+                break;
+            }
+            self.g.silenced += 1;
+            let config = self.config();
+            let max = config.reports_per_vehicle;
+            let slot = &mut self.g.slots[i];
+            match slot.login {
+                Login::Online { .. } => {
+                    self.shared.stats.online.fetch_sub(1, Relaxed);
+                }
+                Login::Silent => continue,
+                // Not logged in, so not scheduled: its ticks start counting now.
+                _ if !slot.done(max) => {
+                    let first = now + config.interval;
+                    self.schedule.push(Reverse((first, i)));
+                }
+                _ => {}
+            }
+            slot.login = Login::Silent;
+            if self.g.platform.is_none() {
+                // The terminal's heartbeat was its own; the platform's goes on.
+                self.next_heartbeat = None;
+            }
         }
     }
 
@@ -557,7 +641,7 @@ impl<'a> Session<'a> {
                     next = Some(next.map_or(until, |n| n.min(until)));
                     false
                 }
-                Login::Online { .. } => false,
+                Login::Online { .. } | Login::Silent => false,
             };
             if due {
                 let time = *time.get_or_insert_with(wire_now);
@@ -586,19 +670,26 @@ impl<'a> Session<'a> {
             }
             self.schedule.pop();
             let slot = &mut self.g.slots[i];
-            if !matches!(slot.login, Login::Online { .. }) || slot.done(max) {
+            if slot.done(max) {
                 continue;
             }
-            let dt = now.saturating_duration_since(slot.last_step);
-            slot.last_step = now;
-            slot.vehicle.step(dt.as_secs_f64());
-            let time = *time.get_or_insert_with(wire_now);
-            let before = self.out.len();
-            self.g.encoder.encode(&slot.vehicle, time, &mut self.out)?;
+            match slot.login {
+                Login::Online { .. } => {
+                    let dt = now.saturating_duration_since(slot.last_step);
+                    slot.last_step = now;
+                    slot.vehicle.step(dt.as_secs_f64());
+                    let time = *time.get_or_insert_with(wire_now);
+                    let before = self.out.len();
+                    self.g.encoder.encode(&slot.vehicle, time, &mut self.out)?;
+                    self.tally.frames += 1;
+                    self.tally.realtime += 1;
+                    self.tally.bytes += (self.out.len() - before) as u64;
+                }
+                // The tick passes without a word.
+                Login::Silent => {}
+                _ => continue,
+            }
             slot.reports += 1;
-            self.tally.frames += 1;
-            self.tally.realtime += 1;
-            self.tally.bytes += (self.out.len() - before) as u64;
             if slot.done(max) {
                 self.finished += 1;
             } else {

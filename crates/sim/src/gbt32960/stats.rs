@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use proto_gbt32960::{Command, Response};
 use serde::Serialize;
 
+use crate::fault::FaultOnset;
+
 /// Replies are tallied per command byte and response code; codes outside 0x01–0x07 share
 /// slot 0.
 const CODES: usize = 8;
@@ -62,10 +64,11 @@ pub(crate) struct Stats {
     pub(crate) ticks_skipped: AtomicU64,
     pub(crate) online: AtomicI64,
     rtt: Mutex<Histogram>,
+    faults: Vec<FaultOnset>,
 }
 
 impl Stats {
-    pub(crate) fn new(vehicles: u64) -> Self {
+    pub(crate) fn new(vehicles: u64, faults: Vec<FaultOnset>) -> Self {
         Self {
             started: Instant::now(),
             vehicles,
@@ -88,6 +91,7 @@ impl Stats {
             ticks_skipped: AtomicU64::new(0),
             online: AtomicI64::new(0),
             rtt: Mutex::new(Histogram::default()),
+            faults,
         }
     }
 
@@ -174,6 +178,7 @@ impl Stats {
                 failed: self.connect_failures.load(Relaxed),
                 dropped: self.disconnects.load(Relaxed),
             },
+            faults: self.faults.clone(),
         }
     }
 }
@@ -213,6 +218,8 @@ pub struct Snapshot {
     /// Report ticks dropped because the simulator fell behind its interval (load mode).
     pub ticks_skipped: u64,
     pub connections: Connections,
+    /// The faults given (`--faults`): which VIN, which fault, and its onset.
+    pub faults: Vec<FaultOnset>,
 }
 
 /// Heartbeat round trips (send → reply), milliseconds; `null` before the first one.
@@ -340,7 +347,7 @@ mod tests {
 
     #[test]
     fn replies_and_errors_are_named() {
-        let s = Stats::new(3);
+        let s = Stats::new(3, Vec::new());
         s.reply(0x01, 0x01);
         s.reply(0x01, 0x01);
         s.reply(0x02, 0x02);

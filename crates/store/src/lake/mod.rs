@@ -36,7 +36,7 @@ use model::{Timestamp, VehicleSample};
 pub use error::LakeError;
 pub use json::{QueryRows, batches_to_json};
 pub use rows::TrackPoint;
-pub use schema::{positions_schema, samples_schema, vehicles_schema};
+pub use schema::{alarms_schema, positions_schema, samples_schema, vehicles_schema};
 
 use buffer::SampleBuilder;
 use files::{CommitState, FileEntry, FileList, Table};

@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::array::{
+    Array, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    UInt8Array,
+};
 use arrow::datatypes::{SchemaRef, TimestampMicrosecondType};
 use async_trait::async_trait;
 use datafusion::catalog::{MemTable, Session, TableProvider};
@@ -26,7 +29,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
-use model::{Timestamp, VehicleInfo, VehicleSample};
+use model::{Alarm, Timestamp, VehicleInfo, VehicleSample};
 
 use super::files::{FileEntry, FileList, Table};
 use super::rows::{self, TrackPoint};
@@ -173,6 +176,50 @@ fn vehicles_table(registry: &[VehicleInfo]) -> Result<MemTable, LakeError> {
     )?)
 }
 
+/// The `alarms` table from the caller's list.
+fn alarms_table(alarms: &[Alarm]) -> Result<MemTable, LakeError> {
+    let text = |f: fn(&Alarm) -> Option<&str>| -> Arc<dyn Array> {
+        Arc::new(alarms.iter().map(f).collect::<StringArray>())
+    };
+    let time = |f: fn(&Alarm) -> Option<Timestamp>| -> Arc<dyn Array> {
+        Arc::new(
+            alarms
+                .iter()
+                .map(|a| f(a).map(Timestamp::as_micros))
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone(TZ),
+        )
+    };
+    let batch = RecordBatch::try_new(
+        schema::alarms_schema(),
+        vec![
+            Arc::new(alarms.iter().map(|a| a.alarm_id).collect::<Int64Array>()),
+            text(|a| Some(&a.entity_id)),
+            text(|a| Some(&a.kind)),
+            Arc::new(alarms.iter().map(|a| a.level).collect::<UInt8Array>()),
+            Arc::new(
+                alarms
+                    .iter()
+                    .map(|a| Some(a.critical))
+                    .collect::<BooleanArray>(),
+            ),
+            text(|a| Some(a.state.as_str())),
+            time(|a| Some(a.opened_at)),
+            time(|a| a.acked_at),
+            text(|a| a.acked_by.as_deref()),
+            text(|a| a.ack_comment.as_deref()),
+            time(|a| a.closed_at),
+            text(|a| Some(&a.source)),
+            text(|a| Some(&a.detail)),
+            text(|a| a.org.as_deref()),
+        ],
+    )?;
+    Ok(MemTable::try_new(
+        schema::alarms_schema(),
+        vec![vec![batch]],
+    )?)
+}
+
 fn ts_lit(ts: Timestamp) -> Expr {
     lit(ScalarValue::TimestampMicrosecond(
         Some(ts.as_micros()),
@@ -229,7 +276,7 @@ impl Lake {
     }
 
     /// Runs one read-only SQL statement over `vehicle_samples`, `positions` (files and memory
-    /// together) and `vehicles` (from `registry`).
+    /// together), `vehicles` (from `registry`) and `alarms` (from `alarms`).
     ///
     /// Anything but a query (DDL, DML, `COPY`, `SET`, transactions) is refused with
     /// [`LakeError::NotReadOnly`]; bad SQL gives [`LakeError::Query`] with DataFusion's message.
@@ -237,8 +284,10 @@ impl Lake {
         &self,
         sql: &str,
         registry: &[VehicleInfo],
+        alarms: &[Alarm],
     ) -> Result<Vec<RecordBatch>, LakeError> {
         let ctx = self.session(self.snapshot()?, Some(registry))?;
+        ctx.register_table("alarms", Arc::new(alarms_table(alarms)?))?;
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)

@@ -1,4 +1,5 @@
-//! The Arrow schemas of the lake's tables: `vehicle_samples`, `positions` and `vehicles`.
+//! The Arrow schemas of the lake's tables: `vehicle_samples`, `positions`, and the catalog's
+//! `vehicles` and `alarms` as SQL sees them.
 //!
 //! Column names and order are a contract (DESIGN.md §4): `vehicle_samples` has one column per field
 //! of `model::VehicleSample`, in field order, and external engines read the Parquet files with
@@ -121,6 +122,31 @@ pub fn vehicles_schema() -> SchemaRef {
             text("category"),
             text("powertrain"),
             text("plate"),
+        ]))
+    });
+    Arc::clone(&SCHEMA)
+}
+
+/// `alarms` (DESIGN.md §4), from the catalog: the fields of `model::Alarm` in order.
+pub fn alarms_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let text = |name: &str| Field::new(name, DataType::Utf8, true);
+        let time = |name: &str, nullable| Field::new(name, timestamp_type(), nullable);
+        Arc::new(Schema::new(vec![
+            Field::new("alarm_id", DataType::Int64, false),
+            Field::new("entity_id", DataType::Utf8, false),
+            Field::new("kind", DataType::Utf8, false),
+            Field::new("level", DataType::UInt8, false),
+            Field::new("critical", DataType::Boolean, false),
+            Field::new("state", DataType::Utf8, false),
+            time("opened_at", false),
+            time("acked_at", true),
+            text("acked_by"),
+            text("ack_comment"),
+            time("closed_at", true),
+            Field::new("source", DataType::Utf8, false),
+            Field::new("detail", DataType::Utf8, false),
+            text("org"),
         ]))
     });
     Arc::clone(&SCHEMA)
