@@ -14,6 +14,10 @@ use std::sync::{Arc, RwLock};
 use api::StreamEvent;
 use model::{AlarmChangeKind, AlarmNotice, Timestamp, VehicleInfo, VehicleSample, Vin};
 use pipeline::{IngestRecord, LiveState, SourceProtocol};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use proto_gbt32960::{Block2016, Block2025, Body, Command, Frame, Report, decode, to_sample};
 use rules::{AlarmChange, AlarmEvent, Engine, FrameAlarms};
 use store::catalog::{Catalog, RULES_CURSOR};
@@ -24,6 +28,33 @@ use crate::webhook::Doorbell;
 
 /// The registry by VIN, shared with the API.
 pub(crate) type Registry = Arc<RwLock<HashMap<String, VehicleInfo>>>;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChangeLabels {
+    change: &'static str,
+}
+
+/// `haihe_alarms_open` and `haihe_alarm_changes_total{change}`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AlarmMetrics {
+    open: Gauge,
+    changes: Family<ChangeLabels, Counter>,
+}
+
+impl AlarmMetrics {
+    pub(crate) fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        registry.register(
+            "haihe_alarms_open",
+            "Alarms open now (as the rule engine knows them)",
+            self.open.clone(),
+        );
+        registry.register(
+            "haihe_alarm_changes",
+            "Alarm changes recorded, by change",
+            self.changes.clone(),
+        );
+    }
+}
 
 /// Owns the rule engine; everything that changes alarms from data goes through here, one batch
 /// at a time (the platform keeps it behind a mutex shared by the applier and the clock tick).
@@ -37,6 +68,7 @@ pub(crate) struct Applier {
     stream: broadcast::Sender<StreamEvent>,
     /// Woken after alarm changes are stored (the webhook deliverers wait on it).
     stored: Arc<Doorbell>,
+    pub(crate) metrics: AlarmMetrics,
 }
 
 impl std::fmt::Debug for Applier {
@@ -86,6 +118,7 @@ impl Applier {
             rules_lsn,
             stream,
             stored,
+            metrics: AlarmMetrics::default(),
         })
     }
 
@@ -167,6 +200,9 @@ impl Applier {
     /// going offline.
     pub(crate) fn resume(&mut self, now: Timestamp) {
         self.engine.resume(now);
+        self.metrics
+            .open
+            .set(i64::try_from(self.engine.open_count()).unwrap_or(i64::MAX));
     }
 
     pub(crate) fn open_alarm_count(&self) -> usize {
@@ -269,7 +305,16 @@ impl Applier {
         if notices.is_empty() {
             return;
         }
+        self.metrics
+            .open
+            .set(i64::try_from(self.engine.open_count()).unwrap_or(i64::MAX));
         for n in notices {
+            self.metrics
+                .changes
+                .get_or_create(&ChangeLabels {
+                    change: n.change.as_str(),
+                })
+                .inc();
             tracing::info!(
                 alarm_id = n.alarm.alarm_id,
                 entity = %n.alarm.entity_id,

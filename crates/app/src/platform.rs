@@ -177,6 +177,11 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let mut metrics_registry = prometheus_client::registry::Registry::default();
     let gateway_metrics = GatewayMetrics::register(&mut metrics_registry);
     let webhook_metrics = WebhookMetrics::register(&mut metrics_registry);
+    applier
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .metrics
+        .register(&mut metrics_registry);
     let platform = Arc::new(Platform {
         config: config.clone(),
         catalog: Arc::clone(&catalog),

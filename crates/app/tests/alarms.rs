@@ -256,6 +256,11 @@ max_backoff_secs = 2
         .collect();
     assert!(strays.is_empty(), "alarms on healthy vehicles: {strays:?}");
 
+    assert_eq!(
+        server.metric("haihe_alarm_changes_total{change=\"opened\"}"),
+        listed.len() as f64
+    );
+
     // The same alarms arrived on the live stream as they opened.
     let opened_on_stream: BTreeSet<i64> = streamed
         .lock()
@@ -301,6 +306,8 @@ max_backoff_secs = 2
     start_receiver(hook_port, Arc::clone(&got));
 
     let after = alarms(&server);
+    let open_after = after.iter().filter(|a| a["closed_at"].is_null()).count();
+    assert_eq!(server.metric("haihe_alarms_open"), open_after as f64);
     assert_eq!(
         after.iter().map(|a| &a["alarm_id"]).collect::<Vec<_>>(),
         before_crash
