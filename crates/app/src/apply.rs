@@ -135,13 +135,11 @@ impl Applier {
                 if *lsn <= self.rules_lsn {
                     self.engine.observe(s, &d.alarms);
                 } else {
-                    let org = self.org_of(s.vin.as_str(), d.org.as_deref());
-                    events.extend(
-                        self.engine
-                            .on_sample(s, &d.alarms)
-                            .into_iter()
-                            .map(|e| (e, org.clone())),
-                    );
+                    let caused = self.engine.on_sample(s, &d.alarms);
+                    if !caused.is_empty() {
+                        let org = self.org_of(s.vin.as_str(), d.org.as_deref());
+                        events.extend(caused.into_iter().map(|e| (e, org.clone())));
+                    }
                 }
             }
             if events.len() > before {

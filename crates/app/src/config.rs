@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
-/// The whole configuration. Sections of protocols this build does not serve yet (`jt808`, `ocpp`,
-/// `tcec`, `sites`) are accepted and ignored, so one file serves every version.
+/// The whole configuration. Sections of protocols this build does not serve yet (`ocpp`, `tcec`,
+/// `sites`) are accepted and ignored, so one file serves every version.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Config {
     #[serde(default = "default_data_dir")]
@@ -15,6 +15,8 @@ pub(crate) struct Config {
     pub(crate) http: Http,
     #[serde(default)]
     pub(crate) gbt32960: Gbt32960,
+    #[serde(default)]
+    pub(crate) jt808: Jt808,
     #[serde(default)]
     pub(crate) storage: Storage,
     #[serde(default)]
@@ -88,6 +90,44 @@ impl Default for Gbt32960 {
             terminals: default_terminals(),
             ack_realtime: false,
             platforms: Vec::new(),
+            max_connections: default_max_connections(),
+            idle_timeout_secs: default_idle_timeout(),
+        }
+    }
+}
+
+/// `[jt808]`: the JT/T 808 gateway for fleet terminals.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Jt808 {
+    #[serde(default = "default_jt808_listen")]
+    pub(crate) listen: String,
+    /// `registered` (default): only terminals in the fleet registry may register.
+    #[serde(default = "default_jt808_terminals")]
+    pub(crate) terminals: TerminalPolicy,
+    /// Terminal models (as they name themselves in 0x0100) whose frames are accepted with a bad
+    /// checksum or body length. Off for every model unless listed.
+    #[serde(default)]
+    pub(crate) lenient_models: Vec<String>,
+    #[serde(default = "default_max_connections")]
+    pub(crate) max_connections: usize,
+    #[serde(default = "default_idle_timeout")]
+    pub(crate) idle_timeout_secs: u64,
+}
+
+fn default_jt808_listen() -> String {
+    "0.0.0.0:6808".into()
+}
+fn default_jt808_terminals() -> TerminalPolicy {
+    TerminalPolicy::Registered
+}
+
+impl Default for Jt808 {
+    fn default() -> Self {
+        Self {
+            listen: default_jt808_listen(),
+            terminals: default_jt808_terminals(),
+            lenient_models: Vec::new(),
             max_connections: default_max_connections(),
             idle_timeout_secs: default_idle_timeout(),
         }
@@ -314,6 +354,8 @@ min_level = 3
         assert_eq!(cfg.storage.flush_interval_secs, 5);
         assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(cfg.gbt32960.platforms[0].vin_prefixes, ["LA9"]);
+        assert_eq!(cfg.jt808.listen, "0.0.0.0:6808");
+        assert_eq!(cfg.jt808.terminals, TerminalPolicy::Registered);
         assert_eq!(cfg.live.offline_after_secs, 90);
         assert_eq!(cfg.rules.temp_max_c, 58.0);
         assert_eq!(

@@ -394,7 +394,33 @@ async fn flush_loop(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
             last_retention = t;
             let (lake, days) = (Arc::clone(&p.lake), p.config.storage.retention_days);
             let _ = tokio::task::spawn_blocking(move || lake.apply_retention(t, days)).await;
+            let p = Arc::clone(&p);
+            let _ = tokio::task::spawn_blocking(move || prune_alarm_outbox(&p)).await;
         }
+    }
+}
+
+/// Alarm changes kept in the outbox after every webhook has taken them (for inspection).
+const OUTBOX_KEEP: i64 = 10_000;
+
+/// Drops outbox rows every webhook has delivered, keeping the newest [`OUTBOX_KEEP`].
+fn prune_alarm_outbox(p: &Platform) {
+    let result = (|| -> anyhow::Result<usize> {
+        let mut through = p.catalog.last_alarm_event_id()? - OUTBOX_KEEP;
+        for hook in &p.config.notify.webhooks {
+            let cursor = p.catalog.cursor(&crate::webhook::cursor_name(&hook.name))?;
+            through = through.min(cursor.unwrap_or(0));
+        }
+        Ok(if through > 0 {
+            p.catalog.prune_alarm_events(through)?
+        } else {
+            0
+        })
+    })();
+    match result {
+        Ok(n) if n > 0 => tracing::info!(rows = n, "alarm outbox pruned"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "pruning the alarm outbox failed"),
     }
 }
 

@@ -92,6 +92,11 @@ impl WebhookMetrics {
     }
 }
 
+/// The catalog cursor holding the last change webhook `name` took.
+pub(crate) fn cursor_name(name: &str) -> String {
+    format!("webhook:{name}")
+}
+
 /// The signature header value for `body` signed at `timestamp`.
 pub(crate) fn signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
     // HMAC takes keys of any length, so this cannot fail.
@@ -147,7 +152,7 @@ impl Deliverer {
     }
 
     fn cursor_name(&self) -> String {
-        format!("webhook:{}", self.hook.name)
+        cursor_name(&self.hook.name)
     }
 
     /// Runs until shutdown. A webhook seen for the first time starts at the newest change: it

@@ -5,12 +5,14 @@
 
 pub mod alarm;
 pub mod alarm_flags;
+mod fleet;
 mod registry;
 mod sample;
 mod time;
 mod vin;
 
 pub use alarm::{Alarm, AlarmChangeKind, AlarmNotice, AlarmState};
+pub use fleet::FleetReport;
 pub use registry::VehicleInfo;
 pub use sample::{Motor, VehicleSample, quality};
 pub use time::{BEIJING_OFFSET_SECS, CivilTime, Timestamp};

@@ -1,5 +1,6 @@
-//! The catalog: a small SQLite database (`DATA_DIR/catalog.db`) holding API tokens and the vehicle
-//! registry, the platform's state that is neither a time series nor derivable from one.
+//! The catalog: a small SQLite database (`DATA_DIR/catalog.db`) holding API tokens, the vehicle
+//! registry, alarm state and JT/T 808 terminal registrations — the platform's state that is
+//! neither a time series nor derivable from one.
 //!
 //! SQLite is opened in WAL mode with `synchronous = FULL`: writes here are rare (a token, a registry
 //! upload) and each one was acknowledged to an operator, so it must survive a power cut. The schema
@@ -24,8 +25,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 mod alarms;
+mod terminals;
 
 pub use alarms::{AckOutcome, AlarmChange, AlarmQuery, RULES_CURSOR, StateFilter};
+pub use terminals::{Terminal, TerminalRegistration};
 
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.db";
@@ -91,6 +94,20 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE cursors (
          name        TEXT PRIMARY KEY NOT NULL,
          position    INTEGER NOT NULL
+     );",
+    // 3: JT/T 808 terminals and their authentication codes (see `terminals.rs`).
+    "CREATE TABLE terminals (
+         terminal_id   TEXT PRIMARY KEY NOT NULL,
+         auth_code     TEXT    NOT NULL,
+         version       TEXT    NOT NULL,
+         province      INTEGER NOT NULL,
+         city          INTEGER NOT NULL,
+         maker         TEXT    NOT NULL,
+         model         TEXT    NOT NULL,
+         device_id     TEXT    NOT NULL,
+         plate_color   INTEGER NOT NULL,
+         plate         TEXT    NOT NULL,
+         registered_at INTEGER NOT NULL
      );",
 ];
 

@@ -32,11 +32,19 @@ pub struct Server {
     pub child: Child,
     pub http: u16,
     pub gbt: u16,
+    /// The JT/T 808 port (0 if the server did not report one).
+    pub jt808: u16,
     pub token: String,
 }
 
 pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let config = dir.join("haihe.toml");
+    // Every listener on a free port, so that tests can run side by side.
+    let jt808 = if extra.contains("[jt808]") {
+        ""
+    } else {
+        "[jt808]\nlisten = \"127.0.0.1:0\"\n"
+    };
     let text = format!(
         r#"
 [http]
@@ -49,7 +57,7 @@ username = "{PLATFORM_USER}"
 password = "{PLATFORM_PASS}"
 org = "carmaker-a"
 vin_prefixes = ["LA9"]
-{extra}
+{jt808}{extra}
 "#
     );
     std::fs::write(&config, text).unwrap();
@@ -87,6 +95,7 @@ impl Server {
             child,
             http: 0,
             gbt: 0,
+            jt808: 0,
             token: String::new(),
         };
         let ports: serde_json::Value = poll(120, "ports.json", || {
@@ -99,6 +108,7 @@ impl Server {
         });
         server.http = ports["http"].as_u64().unwrap() as u16;
         server.gbt = ports["gbt32960"].as_u64().unwrap() as u16;
+        server.jt808 = ports["jt808"].as_u64().unwrap_or(0) as u16;
         server.token = std::fs::read_to_string(data.join("admin.token"))
             .unwrap()
             .trim()
