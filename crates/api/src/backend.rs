@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use model::{Alarm, AlarmNotice, AlarmState, Timestamp, VehicleInfo, VehicleSample};
+use model::{Alarm, AlarmNotice, AlarmState, FleetReport, Timestamp, VehicleInfo, VehicleSample};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -51,13 +51,116 @@ pub struct VehicleFilter {
 /// One vehicle with its live state.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VehicleStatus {
+    /// The vehicle's id in `/api/v1/vehicles/{id}`: its VIN, or for a JT/T 808 terminal whose
+    /// VIN the registry does not know, its terminal id.
     pub vin: String,
     pub online: bool,
     pub last_seen: Option<Timestamp>,
     /// Registry entry, when the vehicle is registered.
     pub registry: Option<VehicleInfo>,
-    /// The latest sample (column names of `vehicle_samples`).
-    pub state: Option<VehicleSample>,
+    /// The latest report, in the columns of its table.
+    pub state: Option<VehicleState>,
+}
+
+/// A vehicle's latest report: a `vehicle_samples` row (GB/T 32960) or a `fleet_reports` row
+/// (JT/T 808), serialized as the row itself, so a GB/T 32960 vehicle's `state` is exactly what
+/// it always was. Both tables have `source` (`gbt32960-2016`, `jt808-2013`, …), which tells them
+/// apart; `protocol()` says the same in one word.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+// A state is built once per vehicle and request; boxing the larger row would only add an
+// allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum VehicleState {
+    Sample(VehicleSample),
+    Fleet(FleetReport),
+}
+
+impl VehicleState {
+    /// `gbt32960` or `jt808`.
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            Self::Sample(_) => "gbt32960",
+            Self::Fleet(_) => "jt808",
+        }
+    }
+
+    /// The table whose columns the state has.
+    pub fn table(&self) -> &'static str {
+        match self {
+            Self::Sample(_) => "vehicle_samples",
+            Self::Fleet(_) => "fleet_reports",
+        }
+    }
+}
+
+/// One end of a trip: when, and where when the position was known.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TripEnd {
+    pub ts: Timestamp,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+}
+
+/// One trip of `GET /api/v1/vehicles/{id}/trips`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trip {
+    pub start: TripEnd,
+    pub end: TripEnd,
+    pub distance_km: f64,
+    pub duration_secs: i64,
+    pub max_speed_kmh: Option<f64>,
+    pub avg_speed_kmh: Option<f64>,
+    /// `odometer`, `gps`, `mixed` or `none`: what measured the distance.
+    pub distance_from: String,
+    /// `false` when the data ended while the trip was still going.
+    pub complete: bool,
+}
+
+/// One Beijing calendar day of `GET /api/v1/vehicles/{id}/mileage`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayMileage {
+    /// `YYYY-MM-DD` in Beijing time.
+    pub date: String,
+    pub distance_km: f64,
+    /// Trips that started this day.
+    pub trips: usize,
+    /// `odometer`, `gps`, `mixed` or `none`.
+    pub distance_from: String,
+}
+
+/// Trips or days of one vehicle and the table they were computed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drive<T> {
+    /// `fleet_reports` or `vehicle_samples`; `None` when the vehicle sent nothing in the period.
+    pub source: Option<String>,
+    pub items: Vec<T>,
+}
+
+/// Registered vehicles, and how many of them have a new-energy powertrain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FleetCount {
+    pub total: u64,
+    pub new_energy: u64,
+}
+
+/// One category of the fleet KPI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryCount {
+    /// The registry's category; `None` for vehicles registered without one.
+    pub category: Option<String>,
+    pub registered: FleetCount,
+    /// The registered vehicles with data in the period.
+    pub active: FleetCount,
+}
+
+/// What the fleet KPI is computed from (see [`crate::count_fleet`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FleetCounts {
+    pub categories: Vec<CategoryCount>,
+    /// Vehicles and terminals with data in the period that are not in the registry; `None` when
+    /// the count is scoped to one organisation (unregistered vehicles have no owner).
+    pub active_unregistered: Option<u64>,
 }
 
 /// A page of results (vehicles, alarms) and the total matching the filter.
@@ -211,7 +314,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Vehicles with their live state, ordered by VIN.
     fn vehicles(&self, filter: VehicleFilter) -> Result<Page<VehicleStatus>, BackendError>;
 
-    /// One vehicle (registry and latest state); `NotFound` if neither exists.
+    /// One vehicle (registry and latest state) by VIN or terminal id; `NotFound` if neither
+    /// exists.
     fn vehicle(&self, vin: &str) -> Result<VehicleStatus, BackendError>;
 
     /// A vehicle's samples with `from <= ts < to`, oldest first, at most `limit`.
@@ -223,13 +327,41 @@ pub trait Backend: Send + Sync + 'static {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<VehicleSample>, BackendError>>;
 
-    /// A vehicle's positions with `from <= ts < to`, oldest first.
+    /// A vehicle's positions with `from <= ts < to`, oldest first (by VIN or terminal id).
     fn track(
         &self,
         vin: String,
         from: Timestamp,
         to: Timestamp,
     ) -> BoxFuture<'_, Result<Vec<TrackPoint>, BackendError>>;
+
+    /// A vehicle's trips (by VIN or terminal id), oldest first, computed from its reports in
+    /// `[from, to)`: a trip going on at `from` or `to` is cut there.
+    fn trips(
+        &self,
+        id: String,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> BoxFuture<'_, Result<Drive<Trip>, BackendError>>;
+
+    /// A vehicle's distance per Beijing calendar day of `[from, to)`, oldest first, every day
+    /// listed (with nothing driven when there was no data).
+    fn mileage(
+        &self,
+        id: String,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> BoxFuture<'_, Result<Drive<DayMileage>, BackendError>>;
+
+    /// The registry per category, and the registered vehicles with data (any `vehicle_samples` or
+    /// `fleet_reports` row) in `[from, to)`, for `GET /api/v1/kpi`; only `org`'s vehicles when
+    /// given. Backends build it with [`crate::count_fleet`].
+    fn fleet_counts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        org: Option<String>,
+    ) -> BoxFuture<'_, Result<FleetCounts, BackendError>>;
 
     /// A read-only SQL query over the tables of DESIGN.md §4, scoped to what `principal` may see.
     fn sql(

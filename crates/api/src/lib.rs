@@ -1,5 +1,6 @@
 //! Haihe's HTTP API (axum): REST endpoints of DESIGN.md §5, SQL, alarms, the live event stream
-//! (server-sent events), metrics, bearer-token auth.
+//! (server-sent events), metrics, bearer-token auth; and beyond §5, a vehicle's trips and daily
+//! mileage (`drive.rs`) and the fleet KPI (`kpi.rs`).
 //!
 //! `router(backend)` is the whole API as an `axum::Router`; the binary serves it (`serve`) and
 //! tests call it with `router(backend).oneshot(request)`. Everything platform-specific is behind
@@ -8,10 +9,13 @@
 mod alarms;
 mod auth;
 mod backend;
+mod drive;
 mod error;
 mod history;
+mod kpi;
 mod limits;
 mod params;
+mod registry;
 mod sql;
 mod stream;
 mod system;
@@ -26,8 +30,13 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 
 pub use backend::*;
+pub use kpi::{PLAN, PLAN_TARGETS, PlanTarget, count_fleet};
 pub use limits::Limits;
-pub use vehicles::{CATEGORIES, POWERTRAINS};
+pub use registry::{
+    CATEGORIES, EntryIssue, FieldProblem, FieldWarning, NEW_ENERGY_POWERTRAINS, POWERTRAINS,
+    REGISTRY_FIELDS, RegistryCheck, check_registry, check_terminal_id, check_vehicle,
+    is_new_energy,
+};
 
 use crate::error::ApiError;
 use crate::stream::StreamSlots;
@@ -56,6 +65,9 @@ pub fn router_with(backend: Arc<dyn Backend>, limits: Limits) -> Router {
         .route("/api/v1/vehicles/{vin}", get(vehicles::get_one))
         .route("/api/v1/vehicles/{vin}/samples", get(history::samples))
         .route("/api/v1/vehicles/{vin}/track", get(history::track))
+        .route("/api/v1/vehicles/{vin}/trips", get(drive::trips))
+        .route("/api/v1/vehicles/{vin}/mileage", get(drive::mileage))
+        .route("/api/v1/kpi", get(kpi::kpi))
         .route(
             "/api/v1/sql",
             post(sql::query).layer(DefaultBodyLimit::max(sql::SQL_BODY_LIMIT)),

@@ -30,7 +30,8 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Params<
     }
 }
 
-/// The `{vin}` path segment, checked to be a well-formed VIN.
+/// The `{vin}` path segment: a vehicle's id, checked to be a well-formed VIN or JT/T 808
+/// terminal id (up to 20 digits, longer than a VIN may be).
 #[derive(Debug)]
 pub(crate) struct VinPath(pub(crate) String);
 
@@ -41,7 +42,9 @@ impl<S: Send + Sync> FromRequestParts<S> for VinPath {
         let Path(vin) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        check_vin(&vin).map_err(|m| ApiError::BadRequest(format!("vin: {m}")))?;
+        if crate::registry::check_terminal_id(&vin).is_err() {
+            check_vin(&vin).map_err(|m| ApiError::BadRequest(format!("vin: {m}")))?;
+        }
         Ok(Self(vin))
     }
 }
@@ -176,12 +179,22 @@ pub(crate) fn time_range(
     to: &Option<String>,
     now: Timestamp,
 ) -> Result<(Timestamp, Timestamp), ApiError> {
+    time_range_with(from, to, now, DEFAULT_WINDOW_SECS)
+}
+
+/// [`time_range`] with another default window (`from` = `to` − `default_secs`).
+pub(crate) fn time_range_with(
+    from: &Option<String>,
+    to: &Option<String>,
+    now: Timestamp,
+    default_secs: i64,
+) -> Result<(Timestamp, Timestamp), ApiError> {
     let to = parse_time("to", to)?.unwrap_or(now);
     let from = match parse_time("from", from)? {
         Some(from) => from,
         None => Timestamp::from_micros(
             to.as_micros()
-                .saturating_sub(DEFAULT_WINDOW_SECS * 1_000_000),
+                .saturating_sub(default_secs.saturating_mul(1_000_000)),
         ),
     };
     if from >= to {
@@ -190,6 +203,20 @@ pub(crate) fn time_range(
         )));
     }
     Ok((from, to))
+}
+
+/// Refuses a range longer than `max_days`: the backend reads the whole range for one answer.
+pub(crate) fn max_range(
+    (from, to): (Timestamp, Timestamp),
+    max_days: i64,
+    what: &str,
+) -> Result<(), ApiError> {
+    if to.as_secs() - from.as_secs() > max_days * 86_400 {
+        return Err(ApiError::BadRequest(format!(
+            "{what} covers at most {max_days} days; ask for a shorter range"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

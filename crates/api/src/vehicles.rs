@@ -1,6 +1,5 @@
-//! `/api/v1/vehicles`: the vehicle list, one vehicle, and the admin's bulk registry upload.
-
-use std::collections::HashMap;
+//! `/api/v1/vehicles`: the vehicle list (vehicles of every protocol in one list), one vehicle, and
+//! the admin's bulk registry upload (validated by `registry.rs`, like `haihe fleet import`).
 
 use axum::Extension;
 use axum::Json;
@@ -15,22 +14,8 @@ use crate::Shared;
 use crate::auth::{may_see, org_scope, require_admin};
 use crate::backend::{Page, Principal, VehicleFilter, VehicleStatus};
 use crate::error::ApiError;
-use crate::params::{Params, VinPath, check_vin, parse_bool, parse_count, present};
-
-/// DESIGN.md §4 `vehicles.category`. Adding a category is adding a line here.
-pub const CATEGORIES: &[&str] = &[
-    "private",
-    "taxi",
-    "bus",
-    "sanitation",
-    "logistics",
-    "postal",
-    "heavy_truck",
-    "test",
-];
-
-/// DESIGN.md §4 `vehicles.powertrain`.
-pub const POWERTRAINS: &[&str] = &["bev", "phev", "fcev", "methanol_hybrid", "ice"];
+use crate::params::{Params, VinPath, parse_bool, parse_count, present};
+use crate::registry::{REGISTRY_FIELDS, check_category, check_registry};
 
 pub(crate) const LIST_DEFAULT_LIMIT: usize = 100;
 pub(crate) const LIST_MAX_LIMIT: usize = 10_000;
@@ -54,7 +39,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Page<VehicleStatus>>, ApiError> {
     let category = present(&q.category)
         .map(|c| {
-            one_of(c, CATEGORIES)
+            check_category(c)
                 .map(|()| c.to_owned())
                 .map_err(|m| ApiError::BadRequest(format!("category: {m}")))
         })
@@ -116,12 +101,16 @@ pub(crate) async fn upsert(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&principal)?;
     let body = body.map_err(|e| body_error(e, UPSERT_BODY_LIMIT))?;
-    let entries = parse_registry(&body).map_err(ApiError::BadRequest)?;
+    let (entries, warnings) = parse_registry(&body).map_err(ApiError::BadRequest)?;
     // The catalog write waits for an fsync; keep it off the async workers.
     let n = tokio::task::spawn_blocking(move || backend.upsert_vehicles(entries))
         .await
         .map_err(|e| ApiError::Internal(format!("registry upsert task failed: {e}")))??;
-    Ok(Json(json!({ "upserted": n })))
+    if warnings.is_empty() {
+        Ok(Json(json!({ "upserted": n })))
+    } else {
+        Ok(Json(json!({ "upserted": n, "warnings": warnings })))
+    }
 }
 
 /// A body that could not be read: too large (413) or broken off (400).
@@ -149,88 +138,71 @@ fn size(bytes: usize) -> String {
     }
 }
 
-const FIELDS: [&str; 6] = [
-    "vin",
-    "terminal_id",
-    "plate",
-    "category",
-    "powertrain",
-    "owner_org",
-];
-
-/// Parses and validates a registry upload; the error names the first bad entry and field.
-fn parse_registry(body: &[u8]) -> Result<Vec<VehicleInfo>, String> {
+/// Parses and validates a registry upload: the entries and the warnings (`entries[i].field:
+/// message`), or the error naming the first bad entry and field.
+fn parse_registry(body: &[u8]) -> Result<(Vec<VehicleInfo>, Vec<String>), String> {
     let items: Vec<Value> = serde_json::from_slice(body).map_err(|e| {
         format!(
             "body: expected a JSON array of {{\"vin\", \"terminal_id\", \"plate\", \"category\", \
              \"powertrain\", \"owner_org\"}}: {e}"
         )
     })?;
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
+    let at = |i: usize, field: Option<&str>, msg: &str| match field {
+        Some(field) => format!("entries[{i}].{field}: {msg}"),
+        None => format!("entries[{i}]: {msg}"),
+    };
     let mut entries = Vec::with_capacity(items.len());
+    let mut shape_error = None;
     for (i, item) in items.iter().enumerate() {
-        let entry = parse_entry(item).map_err(|(field, msg)| match field {
-            Some(field) => format!("entries[{i}].{field}: {msg}"),
-            None => format!("entries[{i}]: {msg}"),
-        })?;
-        if let Some(first) = seen.insert(entry.vin.clone(), i) {
-            return Err(format!(
-                "entries[{i}].vin: {:?} already appears at entries[{first}]",
-                entry.vin
-            ));
+        match parse_entry(item) {
+            Ok(entry) => entries.push(entry),
+            Err((field, msg)) => {
+                shape_error = Some(at(i, field, &msg));
+                break;
+            }
         }
-        entries.push(entry);
     }
-    Ok(entries)
+    // The entries before a malformed one may hold an earlier error: the first bad entry wins.
+    let check = check_registry(&entries);
+    let position = |i: usize| format!("entries[{i}]");
+    if let Some(e) = check.errors.first() {
+        return Err(at(e.index, e.field, &e.describe(position)));
+    }
+    if let Some(error) = shape_error {
+        return Err(error);
+    }
+    let warnings = check
+        .warnings
+        .iter()
+        .map(|w| at(w.index, w.field, &w.describe(position)))
+        .collect();
+    Ok((entries, warnings))
 }
 
 type FieldError = (Option<&'static str>, String);
 
+/// One entry's JSON shape: an object of the registry fields, each a string or null, with a VIN.
 fn parse_entry(item: &Value) -> Result<VehicleInfo, FieldError> {
     let Value::Object(obj) = item else {
         return Err((None, format!("expected an object, got {}", kind(item))));
     };
-    if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+    if let Some(unknown) = obj.keys().find(|k| !REGISTRY_FIELDS.contains(&k.as_str())) {
         return Err((
             None,
-            format!("unknown field {unknown:?}; expected {}", FIELDS.join(", ")),
+            format!(
+                "unknown field {unknown:?}; expected {}",
+                REGISTRY_FIELDS.join(", ")
+            ),
         ));
     }
     let vin = string(obj, "vin")?.ok_or((Some("vin"), "is required".to_owned()))?;
-    check_vin(&vin).map_err(|m| (Some("vin"), m))?;
-
-    let terminal_id = string(obj, "terminal_id")?;
-    if let Some(t) = &terminal_id
-        && (t.is_empty() || t.len() > 20 || !t.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err((
-            Some("terminal_id"),
-            format!("expected 1–20 digits (the JT/T 808 phone number), got {t:?}"),
-        ));
-    }
-    let plate = string(obj, "plate")?;
-    if let Some(p) = &plate {
-        text("plate", p, 16)?;
-    }
-    let category = string(obj, "category")?;
-    if let Some(c) = &category {
-        one_of(c, CATEGORIES).map_err(|m| (Some("category"), m))?;
-    }
-    let powertrain = string(obj, "powertrain")?;
-    if let Some(p) = &powertrain {
-        one_of(p, POWERTRAINS).map_err(|m| (Some("powertrain"), m))?;
-    }
-    let owner_org = string(obj, "owner_org")?;
-    if let Some(o) = &owner_org {
-        text("owner_org", o, 64)?;
-    }
     Ok(VehicleInfo {
         vin,
-        terminal_id,
-        plate,
-        category,
-        powertrain,
-        owner_org,
+        terminal_id: string(obj, "terminal_id")?,
+        plate: string(obj, "plate")?,
+        category: string(obj, "category")?,
+        powertrain: string(obj, "powertrain")?,
+        owner_org: string(obj, "owner_org")?,
     })
 }
 
@@ -243,29 +215,6 @@ fn string(obj: &Map<String, Value>, field: &'static str) -> Result<Option<String
             Some(field),
             format!("expected a string or null, got {}", kind(other)),
         )),
-    }
-}
-
-/// Free text that ends up on dashboards and in CSV: non-empty, bounded, no control characters.
-fn text(field: &'static str, value: &str, max_chars: usize) -> Result<(), FieldError> {
-    let n = value.chars().count();
-    if n == 0 || n > max_chars || value.chars().any(char::is_control) {
-        return Err((
-            Some(field),
-            format!("expected 1–{max_chars} characters without control characters, got {value:?}"),
-        ));
-    }
-    Ok(())
-}
-
-fn one_of(value: &str, allowed: &[&str]) -> Result<(), String> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(format!(
-            "unknown value {value:?}; expected one of {}",
-            allowed.join(", ")
-        ))
     }
 }
 

@@ -1,22 +1,24 @@
 //! The API's routes through `router(backend).oneshot(request)`, against a small in-memory
-//! `Backend`: auth and roles, org scoping, validation, response shapes, the error format, and the
-//! live stream read event by event from the response body.
+//! `Backend`: auth and roles, org scoping, validation, response shapes, the error format, the
+//! live stream read event by event from the response body, vehicles of both protocols in one
+//! list, trips, daily mileage and the fleet KPI.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use api::{
-    AlarmFilter, AlarmStateFilter, Backend, BackendError, BoxFuture, Limits, Page, Principal,
-    QueryResult, Role, StreamEvent, TrackPoint, VehicleFilter, VehicleStatus, router, router_with,
+    AlarmFilter, AlarmStateFilter, Backend, BackendError, BoxFuture, CategoryCount, DayMileage,
+    Drive, FleetCount, FleetCounts, Limits, Page, Principal, QueryResult, Role, StreamEvent,
+    TrackPoint, Trip, TripEnd, VehicleFilter, VehicleState, VehicleStatus, router, router_with,
 };
 use axum::Router;
 use axum::body::{Body, BodyDataStream, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use futures_util::StreamExt;
 use model::{
-    Alarm, AlarmChangeKind, AlarmNotice, AlarmState, Motor, Timestamp, VehicleInfo, VehicleSample,
-    Vin,
+    Alarm, AlarmChangeKind, AlarmNotice, AlarmState, FleetReport, Motor, Timestamp, VehicleInfo,
+    VehicleSample, Vin,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast};
@@ -38,6 +40,11 @@ const VIN_UNREGISTERED: &str = "TEST-03";
 const VIN_BOOM: &str = "BOOM";
 /// `samples()` waits until the test releases it.
 const VIN_SLOW: &str = "SLOW";
+/// A JT/T 808 fleet vehicle whose terminal the registry maps to a VIN (fleet-b's sanitation
+/// truck), and a 2019-edition terminal the registry does not know (a 20-digit phone number).
+const VIN_FLEET: &str = "LFLEET00000000001";
+const TERMINAL_FLEET: &str = "13800000077";
+const TERMINAL_UNKNOWN: &str = "20190000000000000099";
 
 /// The capacity of the fake backend's broadcast channel of live events.
 const STREAM_CAPACITY: usize = 16;
@@ -50,6 +57,9 @@ struct Calls {
     track: Option<(String, Timestamp, Timestamp)>,
     sql: Option<(Principal, String)>,
     upserted: Vec<VehicleInfo>,
+    trips: Option<(String, Timestamp, Timestamp)>,
+    mileage: Option<(String, Timestamp, Timestamp)>,
+    kpi: Option<(Timestamp, Timestamp, Option<String>)>,
     alarm_filter: Option<AlarmFilter>,
     acked: Vec<(i64, String, Option<String>)>,
     subscribed: usize,
@@ -120,6 +130,29 @@ fn sample(vin: &str, ts_secs: i64, lon: f64, lat: f64) -> VehicleSample {
     }
 }
 
+fn fleet_report(terminal: &str, vin: Option<&str>, ts_secs: i64) -> FleetReport {
+    FleetReport {
+        terminal_id: terminal.to_owned(),
+        vin: vin.map(str::to_owned),
+        ts: Timestamp::from_secs(ts_secs),
+        received_at: Timestamp::from_secs(ts_secs + 1),
+        source: "jt808-2013".to_owned(),
+        reissue: false,
+        lon: 117.35,
+        lat: 39.02,
+        speed_kmh: 24.0,
+        heading_deg: 270.0,
+        alt_m: 4.0,
+        alarm_bits: 0,
+        status_bits: 3,
+        acc_on: true,
+        position_valid: true,
+        mileage_km: Some(88_123.4),
+        fuel_l: None,
+        recorder_speed_kmh: Some(23.0),
+    }
+}
+
 /// Alarm 1: carmaker-a's, open. 2: fleet-b's, acknowledged. 3: carmaker-a's, closed a day ago.
 /// 4: an unregistered vehicle's (no org), open.
 fn alarms() -> Vec<Alarm> {
@@ -187,7 +220,7 @@ impl TestBackend {
                 online: true,
                 last_seen: Some(Timestamp::from_secs(NOW_SECS - HOUR)),
                 registry: Some(registry(VIN_A, "carmaker-a", "taxi")),
-                state: Some(samples[3].clone()),
+                state: Some(VehicleState::Sample(samples[3].clone())),
             },
             VehicleStatus {
                 vin: VIN_B.to_owned(),
@@ -201,7 +234,7 @@ impl TestBackend {
                 online: true,
                 last_seen: Some(Timestamp::from_secs(NOW_SECS - HOUR)),
                 registry: None,
-                state: Some(samples[4].clone()),
+                state: Some(VehicleState::Sample(samples[4].clone())),
             },
         ];
         Arc::new(Self {
@@ -214,6 +247,38 @@ impl TestBackend {
             slow_started: Notify::new(),
             slow_release: Notify::new(),
         })
+    }
+
+    /// The backend with two JT/T 808 vehicles besides the GB/T 32960 ones.
+    fn with_fleet() -> Arc<Self> {
+        let mut backend = Arc::into_inner(Self::new()).unwrap();
+        let mut fleet_b = registry(VIN_FLEET, "fleet-b", "sanitation");
+        fleet_b.terminal_id = Some(TERMINAL_FLEET.to_owned());
+        backend.vehicles.extend([
+            VehicleStatus {
+                vin: VIN_FLEET.to_owned(),
+                online: true,
+                last_seen: Some(Timestamp::from_secs(NOW_SECS - 60)),
+                registry: Some(fleet_b),
+                state: Some(VehicleState::Fleet(fleet_report(
+                    TERMINAL_FLEET,
+                    Some(VIN_FLEET),
+                    NOW_SECS - 61,
+                ))),
+            },
+            VehicleStatus {
+                vin: TERMINAL_UNKNOWN.to_owned(),
+                online: false,
+                last_seen: Some(Timestamp::from_secs(NOW_SECS - 2 * HOUR)),
+                registry: None,
+                state: Some(VehicleState::Fleet(fleet_report(
+                    TERMINAL_UNKNOWN,
+                    None,
+                    NOW_SECS - 2 * HOUR,
+                ))),
+            },
+        ]);
+        Arc::new(backend)
     }
 
     fn calls(&self) -> std::sync::MutexGuard<'_, Calls> {
@@ -375,6 +440,109 @@ impl Backend for TestBackend {
         let n = entries.len();
         self.calls().upserted.extend(entries);
         Ok(n)
+    }
+
+    fn trips(
+        &self,
+        id: String,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> BoxFuture<'_, Result<Drive<Trip>, BackendError>> {
+        Box::pin(async move {
+            self.calls().trips = Some((id.clone(), from, to));
+            if id == VIN_B {
+                return Ok(Drive {
+                    source: None,
+                    items: Vec::new(),
+                });
+            }
+            let end = |secs: i64, lon: Option<f64>| TripEnd {
+                ts: Timestamp::from_secs(secs),
+                lon,
+                lat: lon.map(|_| 39.1),
+            };
+            Ok(Drive {
+                source: Some("fleet_reports".to_owned()),
+                items: vec![
+                    Trip {
+                        start: end(NOW_SECS - 3 * HOUR, Some(117.1)),
+                        end: end(NOW_SECS - 3 * HOUR + 1800, Some(117.3)),
+                        distance_km: 12.345_678,
+                        duration_secs: 1800,
+                        max_speed_kmh: Some(61.26),
+                        avg_speed_kmh: Some(24.691_356),
+                        distance_from: "odometer".to_owned(),
+                        complete: true,
+                    },
+                    Trip {
+                        start: end(NOW_SECS - 600, None),
+                        end: end(NOW_SECS - 60, Some(117.4)),
+                        distance_km: 2.0004,
+                        duration_secs: 540,
+                        max_speed_kmh: None,
+                        avg_speed_kmh: Some(13.336),
+                        distance_from: "gps".to_owned(),
+                        complete: false,
+                    },
+                ],
+            })
+        })
+    }
+
+    fn mileage(
+        &self,
+        id: String,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> BoxFuture<'_, Result<Drive<DayMileage>, BackendError>> {
+        Box::pin(async move {
+            self.calls().mileage = Some((id, from, to));
+            let day = |date: &str, km: f64, trips: usize, from: &str| DayMileage {
+                date: date.to_owned(),
+                distance_km: km,
+                trips,
+                distance_from: from.to_owned(),
+            };
+            Ok(Drive {
+                source: Some("vehicle_samples".to_owned()),
+                items: vec![
+                    day("2026-07-06", 101.123_49, 3, "odometer"),
+                    day("2026-07-07", 0.0, 0, "none"),
+                ],
+            })
+        })
+    }
+
+    fn fleet_counts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        org: Option<String>,
+    ) -> BoxFuture<'_, Result<FleetCounts, BackendError>> {
+        Box::pin(async move {
+            self.calls().kpi = Some((from, to, org.clone()));
+            let count = |total, new_energy| FleetCount { total, new_energy };
+            let row = |category: Option<&str>, registered, active| CategoryCount {
+                category: category.map(str::to_owned),
+                registered,
+                active,
+            };
+            if org.is_some() {
+                return Ok(FleetCounts {
+                    categories: vec![row(Some("taxi"), count(1, 1), count(1, 1))],
+                    active_unregistered: None,
+                });
+            }
+            Ok(FleetCounts {
+                categories: vec![
+                    row(Some("ambulance"), count(2, 0), count(0, 0)),
+                    row(Some("sanitation"), count(10, 7), count(6, 5)),
+                    row(Some("taxi"), count(3, 3), count(2, 2)),
+                    row(None, count(1, 0), count(1, 0)),
+                ],
+                active_unregistered: Some(4),
+            })
+        })
     }
 
     fn alarms(&self, filter: AlarmFilter) -> Result<Page<Alarm>, BackendError> {
@@ -561,7 +729,7 @@ async fn metrics_are_prometheus_text_for_any_role() {
 }
 
 /// Every route but `/healthz`, as (method, uri, body).
-const PROTECTED: [(&str, &str, &str); 10] = [
+const PROTECTED: [(&str, &str, &str); 13] = [
     ("GET", "/metrics", ""),
     ("GET", "/api/v1/alarms", ""),
     ("POST", "/api/v1/alarms/1/ack", ""),
@@ -571,6 +739,9 @@ const PROTECTED: [(&str, &str, &str); 10] = [
     ("GET", "/api/v1/vehicles/LA9A0000000000001", ""),
     ("GET", "/api/v1/vehicles/LA9A0000000000001/samples", ""),
     ("GET", "/api/v1/vehicles/LA9A0000000000001/track", ""),
+    ("GET", "/api/v1/vehicles/LA9A0000000000001/trips", ""),
+    ("GET", "/api/v1/vehicles/LA9A0000000000001/mileage", ""),
+    ("GET", "/api/v1/kpi", ""),
     ("POST", "/api/v1/sql", r#"{"sql":"SELECT 1"}"#),
 ];
 
@@ -611,6 +782,7 @@ async fn every_route_but_healthz_needs_a_valid_token() {
     // Nothing reached the backend without a principal.
     let calls = backend.calls();
     assert!(calls.filter.is_none() && calls.sql.is_none() && calls.upserted.is_empty());
+    assert!(calls.trips.is_none() && calls.mileage.is_none() && calls.kpi.is_none());
     assert!(calls.alarm_filter.is_none() && calls.acked.is_empty() && calls.subscribed == 0);
 }
 
@@ -703,8 +875,8 @@ async fn vehicle_list_rejects_bad_parameters_by_name() {
         ("limit=ten", "limit: expected a non-negative integer"),
         ("offset=-1", "offset: expected a non-negative integer"),
         (
-            "category=spaceship",
-            "category: unknown value \"spaceship\"",
+            "category=Space%20Ship",
+            "category: expected a lowercase name",
         ),
         ("colour=red", "unknown field `colour`"),
     ] {
@@ -853,7 +1025,7 @@ async fn only_the_admin_uploads_the_registry() {
 #[tokio::test]
 async fn registry_errors_name_the_entry_and_field() {
     let (backend, app) = setup();
-    let ok = json!({"vin": "LA9A0000000000009"});
+    let ok = json!({"vin": "LA9A0000000000009", "terminal_id": "013800000009"});
     for (bad, needle) in [
         (json!({"vin": "LA9A0000000000009X"}), "entries[1].vin:"),
         (json!({"vin": "BAD/VIN"}), "entries[1].vin:"),
@@ -863,8 +1035,13 @@ async fn registry_errors_name_the_entry_and_field() {
             "entries[1].terminal_id: expected 1–20 digits",
         ),
         (
-            json!({"vin": "V2", "category": "spaceship"}),
-            "entries[1].category: unknown value \"spaceship\"; expected one of private, taxi",
+            json!({"vin": "V2", "category": "Space Ship"}),
+            "entries[1].category: expected a lowercase name of at most 32 letters a–z and _ \
+             (known: private, taxi",
+        ),
+        (
+            json!({"vin": "V2", "terminal_id": "013800000009"}),
+            "entries[1].terminal_id: \"013800000009\" already appears at entries[0]",
         ),
         (
             json!({"vin": "V2", "powertrain": "steam"}),
@@ -1645,10 +1822,7 @@ async fn the_stream_sends_alarm_notices_and_samples() {
 
     let alarm = backend.alarm_by_id(1);
     backend.publish(alarm_event(7, alarm.clone()));
-    backend.publish(sample_event(
-        Some("carmaker-a"),
-        backend.vehicles[0].state.clone().unwrap(),
-    ));
+    backend.publish(sample_event(Some("carmaker-a"), backend.samples[3].clone()));
 
     let e = events.next().await;
     assert!(e.raw.starts_with("event: alarm\n"), "{:?}", e.raw);
@@ -2046,5 +2220,427 @@ async fn shutdown_ends_live_streams() {
     assert!(
         response.ends_with("0\r\n\r\n"),
         "the body ended: {response:?}"
+    );
+}
+
+// ---- vehicles of every protocol ---------------------------------------------------------------
+
+/// The keys of a value's JSON object, in order.
+fn keys(v: &Value) -> Vec<String> {
+    v.as_object().expect("an object").keys().cloned().collect()
+}
+
+#[tokio::test]
+async fn vehicles_of_both_protocols_are_one_list_each_state_in_its_tables_columns() {
+    let backend = TestBackend::with_fleet();
+    let app = router(backend.clone());
+    let body = get(&app, "/api/v1/vehicles", Some(OPERATOR)).await.json();
+    assert_eq!(body["total"], 5);
+    let items = body["items"].as_array().unwrap();
+    let by_id = |id: &str| items.iter().find(|v| v["vin"] == id).unwrap().clone();
+
+    // A GB/T 32960 vehicle is exactly what it was: the item's keys, and a state in the columns
+    // of `vehicle_samples`.
+    let gbt = by_id(VIN_A);
+    assert_eq!(
+        keys(&gbt),
+        ["vin", "online", "last_seen", "registry", "state"]
+    );
+    assert_eq!(
+        gbt["state"],
+        serde_json::to_value(&backend.samples[3]).unwrap()
+    );
+    assert_eq!(gbt["state"]["source"], "gbt32960-2016");
+
+    // A JT/T 808 vehicle: the same item, its state in the columns of `fleet_reports`.
+    let fleet = by_id(VIN_FLEET);
+    assert_eq!(
+        keys(&fleet),
+        ["vin", "online", "last_seen", "registry", "state"]
+    );
+    let report = fleet_report(TERMINAL_FLEET, Some(VIN_FLEET), NOW_SECS - 61);
+    assert_eq!(
+        keys(&fleet["state"]),
+        keys(&serde_json::to_value(&report).unwrap())
+    );
+    assert_eq!(
+        keys(&fleet["state"])[..3],
+        ["terminal_id", "vin", "ts"].map(String::from)
+    );
+    assert_eq!(fleet["state"]["source"], "jt808-2013");
+    assert_eq!(fleet["state"]["mileage_km"], 88_123.4);
+    assert_eq!(fleet["state"]["fuel_l"], Value::Null);
+    assert_eq!(fleet["registry"]["terminal_id"], TERMINAL_FLEET);
+
+    // A terminal the registry does not know is listed by its terminal id.
+    let unknown = by_id(TERMINAL_UNKNOWN);
+    assert_eq!(unknown["registry"], Value::Null);
+    assert_eq!(unknown["state"]["terminal_id"], TERMINAL_UNKNOWN);
+    assert_eq!(unknown["state"]["vin"], Value::Null);
+    assert_eq!(unknown["online"], false);
+
+    // One vehicle by a 20-digit terminal id (longer than any VIN), its track and trips too.
+    for path in ["", "/track", "/trips", "/mileage"] {
+        let r = get(
+            &app,
+            &format!("/api/v1/vehicles/{TERMINAL_UNKNOWN}{path}"),
+            Some(ADMIN),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+    }
+    let one = get(
+        &app,
+        &format!("/api/v1/vehicles/{TERMINAL_UNKNOWN}"),
+        Some(ADMIN),
+    )
+    .await
+    .json();
+    assert_eq!(one["state"], unknown["state"]);
+    // 21 digits is neither a terminal id nor a VIN.
+    let msg = get(&app, "/api/v1/vehicles/201900000000000000999", Some(ADMIN))
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    assert!(msg.starts_with("vin: "), "{msg}");
+
+    // Org scoping is by the registry, whatever the protocol.
+    let body = get(&app, "/api/v1/vehicles", Some(ORG_A)).await.json();
+    assert_eq!(body["total"], 1);
+    for id in [VIN_FLEET, TERMINAL_UNKNOWN] {
+        get(&app, &format!("/api/v1/vehicles/{id}/trips"), Some(ORG_A))
+            .await
+            .error(StatusCode::NOT_FOUND, "not_found");
+    }
+}
+
+// ---- trips and mileage -----------------------------------------------------------------------
+
+#[tokio::test]
+async fn trips_come_with_their_totals_and_rounded_figures() {
+    let (backend, app) = setup();
+    let r = get(
+        &app,
+        &format!("/api/v1/vehicles/{VIN_A}/trips"),
+        Some(ORG_A),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({
+            "vehicle": VIN_A,
+            "from": "2026-07-06T06:55:15+08:00",
+            "to": "2026-07-07T06:55:15+08:00",
+            "source": "fleet_reports",
+            "trips": [
+                {
+                    "start": {"ts": "2026-07-07T03:55:15+08:00", "lon": 117.1, "lat": 39.1},
+                    "end": {"ts": "2026-07-07T04:25:15+08:00", "lon": 117.3, "lat": 39.1},
+                    "distance_km": 12.346,
+                    "duration_secs": 1800,
+                    "max_speed_kmh": 61.3,
+                    "avg_speed_kmh": 24.7,
+                    "distance_from": "odometer",
+                    "complete": true,
+                },
+                {
+                    "start": {"ts": "2026-07-07T06:45:15+08:00", "lon": null, "lat": null},
+                    "end": {"ts": "2026-07-07T06:54:15+08:00", "lon": 117.4, "lat": 39.1},
+                    "distance_km": 2.0,
+                    "duration_secs": 540,
+                    "max_speed_kmh": null,
+                    "avg_speed_kmh": 13.3,
+                    "distance_from": "gps",
+                    "complete": false,
+                },
+            ],
+            "total": {"trips": 2, "distance_km": 14.346, "duration_secs": 2340},
+        })
+    );
+    let (id, from, to) = backend.calls().trips.clone().unwrap();
+    assert_eq!(id, VIN_A);
+    assert_eq!(
+        (from.as_secs(), to.as_secs()),
+        (NOW_SECS - 24 * HOUR, NOW_SECS)
+    );
+
+    // A vehicle that sent nothing: no source, no trips.
+    let body = get(
+        &app,
+        &format!("/api/v1/vehicles/{VIN_B}/trips"),
+        Some(ADMIN),
+    )
+    .await
+    .json();
+    assert_eq!(body["source"], Value::Null);
+    assert_eq!(body["trips"], json!([]));
+    assert_eq!(
+        body["total"],
+        json!({"trips": 0, "distance_km": 0.0, "duration_secs": 0})
+    );
+}
+
+#[tokio::test]
+async fn daily_mileage_defaults_to_the_last_thirty_days() {
+    let (backend, app) = setup();
+    let r = get(
+        &app,
+        &format!("/api/v1/vehicles/{VIN_A}/mileage"),
+        Some(OPERATOR),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({
+            "vehicle": VIN_A,
+            "from": "2026-06-07T06:55:15+08:00",
+            "to": "2026-07-07T06:55:15+08:00",
+            "source": "vehicle_samples",
+            "days": [
+                {"date": "2026-07-06", "distance_km": 101.123, "trips": 3,
+                 "distance_from": "odometer"},
+                {"date": "2026-07-07", "distance_km": 0.0, "trips": 0, "distance_from": "none"},
+            ],
+            "total_km": 101.123,
+        })
+    );
+    let (_, from, to) = backend.calls().mileage.clone().unwrap();
+    assert_eq!(
+        (from.as_secs(), to.as_secs()),
+        (NOW_SECS - 30 * 24 * HOUR, NOW_SECS)
+    );
+    // A year is one request.
+    let uri = format!(
+        "/api/v1/vehicles/{VIN_A}/mileage?from={}&to={NOW_SECS}",
+        NOW_SECS - 366 * 24 * HOUR
+    );
+    assert_eq!(get(&app, &uri, Some(ADMIN)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn trips_and_mileage_check_their_parameters_and_scope() {
+    let (backend, app) = setup();
+    for (path, query, needle) in [
+        ("trips", "from=yesterday", "from: expected an RFC 3339 time"),
+        (
+            "trips",
+            "from=1783378515&to=1783378515",
+            "must be before to",
+        ),
+        ("trips", "limit=5", "unknown field `limit`"),
+        (
+            "trips",
+            "from=1780000000&to=1783378515",
+            "a trips request covers at most 31 days",
+        ),
+        ("mileage", "to=tomorrow", "to: expected an RFC 3339 time"),
+        ("mileage", "day=1", "unknown field `day`"),
+        (
+            "mileage",
+            "from=1751000000&to=1783378515",
+            "a mileage request covers at most 366 days",
+        ),
+    ] {
+        let uri = format!("/api/v1/vehicles/{VIN_A}/{path}?{query}");
+        let msg = get(&app, &uri, Some(ADMIN))
+            .await
+            .error(StatusCode::BAD_REQUEST, "bad_request");
+        assert!(msg.contains(needle), "{path}?{query}: {msg}");
+    }
+    for path in ["trips", "mileage"] {
+        let msg = get(
+            &app,
+            &format!("/api/v1/vehicles/AB%2FC/{path}"),
+            Some(ADMIN),
+        )
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+        assert!(msg.starts_with("vin: "), "{msg}");
+        // Another org's vehicle looks like no vehicle.
+        for vin in [VIN_B, VIN_UNREGISTERED] {
+            let msg = get(&app, &format!("/api/v1/vehicles/{vin}/{path}"), Some(ORG_A))
+                .await
+                .error(StatusCode::NOT_FOUND, "not_found");
+            assert_eq!(msg, format!("vehicle {vin} not found"));
+        }
+    }
+    let calls = backend.calls();
+    assert!(calls.trips.is_none() && calls.mileage.is_none());
+}
+
+// ---- fleet KPI -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_kpi_shows_every_category_with_shares_beside_the_plans_targets() {
+    let (backend, app) = setup();
+    let r = get(&app, "/api/v1/kpi", Some(OPERATOR)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(keys(&body), ["period", "plan", "fleet", "totals"]);
+    assert_eq!(
+        body["period"],
+        json!({"from": "2026-06-07T06:55:15+08:00", "to": "2026-07-07T06:55:15+08:00"})
+    );
+    assert_eq!(
+        backend.calls().kpi.clone().unwrap(),
+        (
+            Timestamp::from_secs(NOW_SECS - 30 * 24 * HOUR),
+            Timestamp::from_secs(NOW_SECS),
+            None
+        )
+    );
+    let fleet = body["fleet"].as_array().unwrap();
+    let categories: Vec<Value> = fleet.iter().map(|c| c["category"].clone()).collect();
+    assert_eq!(
+        categories,
+        [
+            json!("private"),
+            json!("taxi"),
+            json!("bus"),
+            json!("sanitation"),
+            json!("logistics"),
+            json!("postal"),
+            json!("heavy_truck"),
+            json!("test"),
+            json!("ambulance"),
+            Value::Null,
+        ]
+    );
+    let row = |c: &str| fleet.iter().find(|r| r["category"] == c).unwrap().clone();
+    let sanitation = row("sanitation");
+    assert_eq!(
+        sanitation["registered"],
+        json!({"total": 10, "new_energy": 7, "share": 0.7})
+    );
+    assert_eq!(
+        sanitation["active"],
+        json!({"total": 6, "new_energy": 5, "share": 0.8333})
+    );
+    assert_eq!(sanitation["target"]["share"], 0.8);
+    let text = sanitation["target"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("80 %") && text.contains("sanitation"),
+        "{text}"
+    );
+    assert!(
+        sanitation["target"]["measured"]
+            .as_str()
+            .unwrap()
+            .contains("newly added")
+    );
+    for c in ["logistics", "postal"] {
+        assert_eq!(row(c)["target"]["share"], 0.8, "{c}");
+        // No vehicles: no share rather than 0 %.
+        assert_eq!(
+            row(c)["registered"],
+            json!({"total": 0, "new_energy": 0, "share": null})
+        );
+    }
+    for c in ["taxi", "heavy_truck"] {
+        let target = &row(c)["target"];
+        assert_eq!(target["share"], Value::Null, "{c}");
+        assert!(
+            target["text"].as_str().unwrap().contains("new-energy"),
+            "{c}"
+        );
+    }
+    assert!(
+        row("heavy_truck")["target"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("port")
+    );
+    assert_eq!(row("taxi")["active"]["share"], 1.0);
+    for c in ["private", "bus", "test", "ambulance"] {
+        assert_eq!(row(c)["target"], Value::Null, "{c}");
+    }
+    assert_eq!(
+        body["totals"],
+        json!({
+            "registered": {"total": 16, "new_energy": 10, "share": 0.625},
+            "active": {"total": 9, "new_energy": 7, "share": 0.7778},
+            "active_unregistered": 4,
+        })
+    );
+    assert!(body.get("charging").is_none(), "charging KPIs come later");
+}
+
+#[tokio::test]
+async fn an_org_sees_the_kpi_of_its_own_vehicles_only() {
+    let (backend, app) = setup();
+    let body = get(&app, "/api/v1/kpi", Some(ORG_A)).await.json();
+    assert_eq!(
+        backend.calls().kpi.clone().unwrap().2.as_deref(),
+        Some("carmaker-a")
+    );
+    assert_eq!(
+        body["totals"],
+        json!({
+            "registered": {"total": 1, "new_energy": 1, "share": 1.0},
+            "active": {"total": 1, "new_energy": 1, "share": 1.0},
+        }),
+        "no count of unregistered vehicles, which belong to nobody"
+    );
+    get(&app, "/api/v1/kpi", Some(ORG_NONE))
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn kpi_parameters_are_checked() {
+    let (backend, app) = setup();
+    for (query, needle) in [
+        ("from=last-month", "from: expected an RFC 3339 time"),
+        ("from=1783378515&to=1783378000", "must be before to"),
+        (
+            "from=1751000000&to=1783378515",
+            "a KPI period covers at most 366 days",
+        ),
+        ("category=taxi", "unknown field `category`"),
+    ] {
+        let msg = get(&app, &format!("/api/v1/kpi?{query}"), Some(ADMIN))
+            .await
+            .error(StatusCode::BAD_REQUEST, "bad_request");
+        assert!(msg.contains(needle), "{query}: {msg}");
+    }
+    assert!(backend.calls().kpi.is_none());
+    let r = get(
+        &app,
+        "/api/v1/kpi?from=2026-01-01T00:00:00%2B08:00&to=2026-07-01T00:00:00%2B08:00",
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["period"]["from"], "2026-01-01T00:00:00+08:00");
+}
+
+// ---- registry categories ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_new_category_is_accepted_with_a_warning_and_can_be_filtered() {
+    let (backend, app) = setup();
+    let body = json!([
+        {"vin": "LA9A0000000000010", "category": "ambulance", "powertrain": "bev"},
+        {"vin": "LA9A0000000000011", "category": "taxi"},
+    ]);
+    let r = post(&app, "/api/v1/vehicles", Some(ADMIN), body.to_string()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({
+            "upserted": 2,
+            "warnings": [
+                "entries[0].category: \"ambulance\" is not one of private, taxi, bus, \
+                 sanitation, logistics, postal, heavy_truck, test; accepted as a new category"
+            ],
+        })
+    );
+    assert_eq!(backend.calls().upserted.len(), 2);
+    let r = get(&app, "/api/v1/vehicles?category=ambulance", Some(ADMIN)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        backend.calls().filter.clone().unwrap().category.as_deref(),
+        Some("ambulance")
     );
 }

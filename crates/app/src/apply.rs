@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use api::StreamEvent;
-use model::{AlarmChangeKind, AlarmNotice, Timestamp, VehicleInfo, VehicleSample, Vin};
+use model::{
+    AlarmChangeKind, AlarmNotice, FleetReport, Timestamp, VehicleInfo, VehicleSample, Vin,
+};
 use pipeline::{IngestRecord, LiveState, SourceProtocol};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -24,6 +26,7 @@ use store::catalog::{Catalog, RULES_CURSOR};
 use store::lake::Lake;
 use tokio::sync::broadcast;
 
+use crate::directory::Terminals;
 use crate::webhook::Doorbell;
 
 /// The registry by VIN, shared with the API.
@@ -63,6 +66,7 @@ pub(crate) struct Applier {
     live: Arc<LiveState>,
     catalog: Arc<Catalog>,
     registry: Registry,
+    terminals: Terminals,
     engine: Engine,
     rules_lsn: u64,
     stream: broadcast::Sender<StreamEvent>,
@@ -79,10 +83,23 @@ impl std::fmt::Debug for Applier {
     }
 }
 
+/// What the applier works on, shared with the rest of the platform.
+pub(crate) struct Parts {
+    pub(crate) lake: Arc<Lake>,
+    pub(crate) live: Arc<LiveState>,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) registry: Registry,
+    pub(crate) terminals: Terminals,
+    pub(crate) stream: broadcast::Sender<StreamEvent>,
+    pub(crate) stored: Arc<Doorbell>,
+}
+
 /// One record's outcome before it is stored.
 struct Decoded {
     lsn: u64,
     samples: Vec<VehicleSample>,
+    /// JT/T 808 location reports.
+    reports: Vec<FleetReport>,
     /// The alarm block's extras of the report the samples came from.
     alarms: FrameAlarms,
     org: Option<String>,
@@ -90,15 +107,16 @@ struct Decoded {
 
 impl Applier {
     /// An applier whose engine knows the alarms open in the catalog and where the rules stopped.
-    pub(crate) fn new(
-        lake: Arc<Lake>,
-        live: Arc<LiveState>,
-        catalog: Arc<Catalog>,
-        registry: Registry,
-        rules: rules::RulesConfig,
-        stream: broadcast::Sender<StreamEvent>,
-        stored: Arc<Doorbell>,
-    ) -> anyhow::Result<Self> {
+    pub(crate) fn new(parts: Parts, rules: rules::RulesConfig) -> anyhow::Result<Self> {
+        let Parts {
+            lake,
+            live,
+            catalog,
+            registry,
+            terminals,
+            stream,
+            stored,
+        } = parts;
         let mut engine = Engine::new(rules);
         let open: Vec<(Vin, String, u8)> = catalog
             .open_alarms()?
@@ -114,6 +132,7 @@ impl Applier {
             live,
             catalog,
             registry,
+            terminals,
             engine,
             rules_lsn,
             stream,
@@ -159,8 +178,12 @@ impl Applier {
                     );
                 }
             }
+            for r in &d.reports {
+                let org = self.org_of(r.vin.as_deref().unwrap_or(&r.terminal_id), None);
+                self.live.touch_fleet(r, org.as_deref());
+            }
             // Every LSN is inserted, with or without rows, so the lake knows what it has applied.
-            self.lake.insert(d.lsn, &d.samples)?;
+            self.lake.insert_rows(d.lsn, &d.samples, &d.reports)?;
         }
         if self.stream.receiver_count() > 0 {
             for d in decoded {
@@ -209,6 +232,7 @@ impl Applier {
 
     fn decode(&mut self, lsn: u64, record: &IngestRecord) -> Decoded {
         let mut samples = Vec::new();
+        let mut reports = Vec::new();
         let mut alarms = FrameAlarms::default();
         match record.protocol {
             SourceProtocol::Gbt32960 => match decode(&record.payload) {
@@ -236,10 +260,40 @@ impl Applier {
                     tracing::error!(lsn, error = %e, "a stored GB/T 32960 frame no longer decodes; skipped");
                 }
             },
+            SourceProtocol::Jt808 => match proto_jt808::decode_stored(&record.payload) {
+                Ok(frame) => {
+                    let terminal = frame.terminal_id();
+                    let vin = self
+                        .terminals
+                        .read()
+                        .ok()
+                        .and_then(|t| t.get(&terminal).cloned());
+                    reports = proto_jt808::to_reports(&frame, record.received_at);
+                    for r in &mut reports {
+                        r.vin.clone_from(&vin);
+                    }
+                    let id = vin.as_deref().unwrap_or(&terminal);
+                    if frame.header.msg_id == proto_jt808::msg_id::LOGOUT {
+                        self.live.logout(id, record.received_at);
+                    } else if reports.is_empty() {
+                        let org = self.org_of(id, None);
+                        self.live.touch_terminal(
+                            &terminal,
+                            vin.as_deref(),
+                            record.received_at,
+                            org.as_deref(),
+                        );
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(lsn, error = %e, "a stored JT/T 808 message no longer decodes; skipped");
+                }
+            },
         }
         Decoded {
             lsn,
             samples,
+            reports,
             alarms,
             org: record.org.clone(),
         }
@@ -336,6 +390,18 @@ pub(crate) fn samples_of(record: &IngestRecord) -> Vec<VehicleSample> {
             }
             _ => Vec::new(),
         },
+        SourceProtocol::Jt808 => Vec::new(),
+    }
+}
+
+/// The fleet reports a record carries, for readers that only need rows (`haihe sql`); the VIN
+/// column stays empty there (the registry is applied by the running platform).
+pub(crate) fn reports_of(record: &IngestRecord) -> Vec<FleetReport> {
+    match record.protocol {
+        SourceProtocol::Jt808 => proto_jt808::decode_stored(&record.payload)
+            .map(|f| proto_jt808::to_reports(&f, record.received_at))
+            .unwrap_or_default(),
+        SourceProtocol::Gbt32960 => Vec::new(),
     }
 }
 

@@ -1,14 +1,21 @@
 //! The API's view of the platform: `api::Backend` over the catalog, live state and lake.
+//!
+//! A vehicle's id in the API is its VIN or, for a JT/T 808 terminal, its terminal id; live state
+//! and `positions` key a terminal by its terminal id until the registry knows its VIN, so every
+//! per-vehicle lookup tries both ids the registry links.
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use api::{
-    AlarmFilter, AlarmStateFilter, Backend, BackendError, BoxFuture, Page, Principal, QueryResult,
-    Role, StreamEvent, TrackPoint, VehicleFilter, VehicleStatus,
+    AlarmFilter, AlarmStateFilter, Backend, BackendError, BoxFuture, DayMileage, Drive,
+    FleetCounts, Page, Principal, QueryResult, Role, StreamEvent, TrackPoint, Trip, TripEnd,
+    VehicleFilter, VehicleState, VehicleStatus,
 };
 use model::{Alarm, Timestamp, VehicleInfo, VehicleSample};
+use pipeline::{Latest, LiveEntry};
 use store::catalog::{AckOutcome, AlarmQuery, CatalogError, StateFilter};
 use store::lake::LakeError;
 
@@ -23,15 +30,68 @@ fn lake_error(e: LakeError) -> BackendError {
     }
 }
 
+/// Live state's latest report as the API shows it.
+fn state_of(latest: Latest) -> VehicleState {
+    match latest {
+        Latest::Sample(s) => VehicleState::Sample(s),
+        Latest::Fleet(r) => VehicleState::Fleet(r),
+    }
+}
+
 impl PlatformBackend {
-    fn status(&self, vin: &str, registry: Option<VehicleInfo>, t: Timestamp) -> VehicleStatus {
-        let live = self.0.live.get(vin);
+    fn registry(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, VehicleInfo>> {
+        self.0
+            .registry
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The registry entry of a VIN or terminal id.
+    fn registered(&self, id: &str) -> Option<VehicleInfo> {
+        let registry = self.registry();
+        registry.get(id).cloned().or_else(|| {
+            registry
+                .values()
+                .find(|v| v.terminal_id.as_deref() == Some(id))
+                .cloned()
+        })
+    }
+
+    /// Every id a vehicle's data may be stored under: `id`, and the VIN or terminal id the
+    /// registry links to it.
+    fn ids_of(&self, id: &str) -> Vec<String> {
+        let mut ids = vec![id.to_owned()];
+        if let Some(r) = self.registered(id) {
+            for other in std::iter::once(r.vin).chain(r.terminal_id) {
+                if !ids.contains(&other) {
+                    ids.push(other);
+                }
+            }
+        }
+        ids
+    }
+
+    /// Live state of a vehicle: under its VIN, or under its terminal id while its reports did not
+    /// carry the VIN yet.
+    fn live_of(&self, id: &str, registry: Option<&VehicleInfo>) -> Option<LiveEntry> {
+        self.0.live.get(id).or_else(|| {
+            let r = registry?;
+            [Some(r.vin.as_str()), r.terminal_id.as_deref()]
+                .into_iter()
+                .flatten()
+                .filter(|other| *other != id)
+                .find_map(|other| self.0.live.get(other))
+        })
+    }
+
+    fn status(&self, id: &str, registry: Option<VehicleInfo>, t: Timestamp) -> VehicleStatus {
+        let live = self.live_of(id, registry.as_ref());
         VehicleStatus {
-            vin: vin.to_owned(),
+            vin: id.to_owned(),
             online: live.as_ref().is_some_and(|e| self.0.live.is_online(e, t)),
             last_seen: live.as_ref().map(|e| e.last_seen),
             registry,
-            state: live.and_then(|e| e.latest),
+            state: live.and_then(|e| e.latest).map(state_of),
         }
     }
 
@@ -139,14 +199,18 @@ impl Backend for PlatformBackend {
 
     fn vehicles(&self, filter: VehicleFilter) -> Result<Page<VehicleStatus>, BackendError> {
         let t = now();
-        let registry = self
-            .0
-            .registry
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let registry = self.registry().clone();
+        // A live entry under a registered terminal id is that VIN's vehicle.
+        let by_terminal: HashMap<&str, &str> = registry
+            .values()
+            .filter_map(|v| Some((v.terminal_id.as_deref()?, v.vin.as_str())))
+            .collect();
         let mut vins: Vec<String> = registry.keys().cloned().collect();
-        vins.extend(self.0.live.snapshot().into_iter().map(|(v, _)| v));
+        vins.extend(self.0.live.snapshot().into_iter().map(|(id, _)| {
+            by_terminal
+                .get(id.as_str())
+                .map_or(id, |vin| (*vin).to_owned())
+        }));
         vins.sort();
         vins.dedup();
         let mut items = Vec::new();
@@ -178,13 +242,7 @@ impl Backend for PlatformBackend {
     }
 
     fn vehicle(&self, vin: &str) -> Result<VehicleStatus, BackendError> {
-        let reg = self
-            .0
-            .registry
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(vin)
-            .cloned();
+        let reg = self.registered(vin);
         if reg.is_none() && self.0.live.get(vin).is_none() {
             return Err(BackendError::NotFound(format!("vehicle {vin}")));
         }
@@ -214,10 +272,12 @@ impl Backend for PlatformBackend {
         to: Timestamp,
     ) -> BoxFuture<'_, Result<Vec<TrackPoint>, BackendError>> {
         Box::pin(async move {
+            let ids = self.ids_of(&vin);
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             let points = self
                 .0
                 .lake
-                .track(&vin, from, to)
+                .track_of(&ids, from, to)
                 .await
                 .map_err(lake_error)?;
             Ok(points
@@ -232,20 +292,104 @@ impl Backend for PlatformBackend {
         })
     }
 
+    fn trips(
+        &self,
+        id: String,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> BoxFuture<'_, Result<Drive<Trip>, BackendError>> {
+        Box::pin(async move {
+            let ids = self.ids_of(&id);
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let data = self
+                .0
+                .lake
+                .drive_data(&ids, from, to)
+                .await
+                .map_err(lake_error)?;
+            let end = |ts: Timestamp, at: Option<(f64, f64)>| TripEnd {
+                ts,
+                lon: at.map(|p| p.0),
+                lat: at.map(|p| p.1),
+            };
+            let items = data
+                .trips()
+                .into_iter()
+                .map(|t| Trip {
+                    start: end(t.start, t.start_position),
+                    end: end(t.end, t.end_position),
+                    distance_km: t.distance_km,
+                    duration_secs: t.duration_secs,
+                    max_speed_kmh: t.max_speed_kmh,
+                    avg_speed_kmh: t.avg_speed_kmh,
+                    distance_from: t.distance_from.as_str().to_owned(),
+                    complete: t.complete,
+                })
+                .collect();
+            Ok(Drive {
+                source: data.table.map(str::to_owned),
+                items,
+            })
+        })
+    }
+
+    fn mileage(
+        &self,
+        id: String,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> BoxFuture<'_, Result<Drive<DayMileage>, BackendError>> {
+        Box::pin(async move {
+            let ids = self.ids_of(&id);
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let data = self
+                .0
+                .lake
+                .drive_data(&ids, from, to)
+                .await
+                .map_err(lake_error)?;
+            let items = data
+                .daily_mileage(from, to)
+                .into_iter()
+                .map(|d| DayMileage {
+                    date: d.date,
+                    distance_km: d.distance_km,
+                    trips: d.trips,
+                    distance_from: d.distance_from.as_str().to_owned(),
+                })
+                .collect();
+            Ok(Drive {
+                source: data.table.map(str::to_owned),
+                items,
+            })
+        })
+    }
+
+    fn fleet_counts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        org: Option<String>,
+    ) -> BoxFuture<'_, Result<FleetCounts, BackendError>> {
+        Box::pin(async move {
+            let active: BTreeSet<String> = self
+                .0
+                .lake
+                .active_entities(from, to)
+                .await
+                .map_err(lake_error)?;
+            let registry: Vec<VehicleInfo> = self.registry().values().cloned().collect();
+            Ok(api::count_fleet(&registry, &active, org.as_deref()))
+        })
+    }
+
     fn sql(
         &self,
         _principal: Principal,
         sql: String,
     ) -> BoxFuture<'_, Result<QueryResult, BackendError>> {
         Box::pin(async move {
-            let registry: Vec<VehicleInfo> = self
-                .0
-                .registry
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .values()
-                .cloned()
-                .collect();
+            let registry: Vec<VehicleInfo> = self.registry().values().cloned().collect();
             // The alarms table is read from the catalog only for queries that can use it.
             let alarms = if sql.to_ascii_lowercase().contains("alarms") {
                 self.0
@@ -268,6 +412,16 @@ impl Backend for PlatformBackend {
     }
 
     fn upsert_vehicles(&self, entries: Vec<VehicleInfo>) -> Result<usize, BackendError> {
+        // The catalog, not the in-memory copy: `haihe fleet import` may have written since.
+        let existing = self.0.catalog.vehicles().map_err(internal)?;
+        if let Some((i, message)) = crate::fleet::terminal_conflicts(&existing, &entries)
+            .into_iter()
+            .next()
+        {
+            return Err(BackendError::BadRequest(format!(
+                "entries[{i}].terminal_id: {message}"
+            )));
+        }
         let n = self
             .0
             .catalog

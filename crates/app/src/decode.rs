@@ -9,6 +9,8 @@ use model::Timestamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Protocol {
     Gbt32960,
+    /// JT/T 808 (2011, 2013, 2019): one frame as sent, `7E … 7E`, still escaped.
+    Jt808,
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,6 +71,17 @@ fn decode_one(protocol: Protocol, text: &str, now: Timestamp) -> anyhow::Result<
         Protocol::Gbt32960 => {
             let frame = proto_gbt32960::decode(&bytes)?;
             Ok(proto_gbt32960::to_json(&frame, now).to_string())
+        }
+        Protocol::Jt808 => {
+            // Strict: a frame a lenient terminal profile would accept is still reported here,
+            // with the byte and field that break the standard.
+            let frame = proto_jt808::decode(&bytes)?;
+            let mut doc = proto_jt808::to_json(&frame);
+            let reports = proto_jt808::to_reports(&frame, now);
+            if !reports.is_empty() {
+                doc["reports"] = serde_json::to_value(reports)?;
+            }
+            Ok(doc.to_string())
         }
     }
 }

@@ -4,6 +4,8 @@ mod apply;
 mod backend;
 mod config;
 mod decode;
+mod directory;
+mod fleet;
 mod platform;
 mod serve;
 mod simulate;
@@ -33,8 +35,10 @@ enum Cmd {
     Sql(sql::Args),
     /// Manage API tokens.
     Token(token::Args),
+    /// Manage the fleet registry (`fleet import FILE.csv`).
+    Fleet(fleet::Args),
     /// Simulate vehicles and carmaker platforms speaking the real protocols to a server.
-    Simulate(simulate::Args),
+    Simulate(Box<simulate::Args>),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Cmd::Serve(args) => serve::run(&args),
         Cmd::Sql(args) => sql::run(&args),
         Cmd::Token(args) => token::run(&args),
+        Cmd::Fleet(args) => fleet::run(&args),
     };
     match result {
         Ok(code) => code,

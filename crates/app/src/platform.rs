@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
-use gateway::{GatewayMetrics, Gbt32960, ListenerOptions, Shared};
+use gateway::{GatewayMetrics, Gbt32960, Jt808, ListenerOptions, Shared};
 use model::Timestamp;
 use pipeline::{IngestRecord, LiveState, Pipeline, PipelineOptions, WalBus};
 use proto_gbt32960::{PlatformAccount, SessionConfig};
@@ -18,8 +18,9 @@ use store::wal::{Wal, WalOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
-use crate::apply::{Applier, Registry};
+use crate::apply::{Applier, Parts, Registry};
 use crate::config::{Config, TerminalPolicy};
+use crate::directory::{CatalogDirectory, Terminals};
 use crate::webhook::{Deliverer, Doorbell, WebhookMetrics};
 
 /// Records applied per batch: one catalog transaction at most for their alarm changes.
@@ -37,6 +38,8 @@ pub(crate) struct Platform {
     pub(crate) pipeline: Pipeline,
     pub(crate) metrics_registry: prometheus_client::registry::Registry,
     pub(crate) registry: Registry,
+    /// JT/T 808 terminal id → VIN, from the registry.
+    pub(crate) terminals: Terminals,
     pub(crate) stream: broadcast::Sender<api::StreamEvent>,
     /// Rung when alarm changes are stored, for the webhook deliverers.
     pub(crate) bell: Arc<Doorbell>,
@@ -52,14 +55,25 @@ pub(crate) fn now() -> Timestamp {
 
 impl Platform {
     pub(crate) fn reload_registry(&self) -> anyhow::Result<()> {
-        let entries = self.catalog.vehicles()?;
-        let map = entries.into_iter().map(|v| (v.vin.clone(), v)).collect();
-        *self
-            .registry
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = map;
-        Ok(())
+        load_registry(&self.catalog, &self.registry, &self.terminals)
     }
+}
+
+/// Reads the vehicle registry into the VIN map and the terminal map.
+fn load_registry(
+    catalog: &Catalog,
+    registry: &Registry,
+    terminals: &Terminals,
+) -> anyhow::Result<()> {
+    let entries = catalog.vehicles().context("reading the registry")?;
+    let by_terminal = entries
+        .iter()
+        .filter_map(|v| Some((v.terminal_id.clone()?, v.vin.clone())))
+        .collect();
+    *registry.write().unwrap_or_else(PoisonError::into_inner) =
+        entries.into_iter().map(|v| (v.vin.clone(), v)).collect();
+    *terminals.write().unwrap_or_else(PoisonError::into_inner) = by_terminal;
+    Ok(())
 }
 
 /// Holds the data directory for this process: a second server on the same directory would
@@ -114,22 +128,29 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         let vin = s.vin.to_string();
         live.touch(&vin, s.received_at, None, Some(s));
     }
-    let registry: Registry = Arc::default();
+    for r in lake
+        .latest_fleet_since(since)
+        .await
+        .context("reading the latest fleet reports")?
     {
-        let entries = catalog.vehicles().context("reading the registry")?;
-        *registry.write().unwrap_or_else(PoisonError::into_inner) =
-            entries.into_iter().map(|v| (v.vin.clone(), v)).collect();
+        live.touch_fleet(&r, None);
     }
+    let registry: Registry = Arc::default();
+    let terminals: Terminals = Arc::default();
+    load_registry(&catalog, &registry, &terminals)?;
     let (stream, _) = broadcast::channel(STREAM_CAPACITY);
     let bell = Arc::new(Doorbell::default());
     let mut applier = Applier::new(
-        Arc::clone(&lake),
-        Arc::clone(&live),
-        Arc::clone(&catalog),
-        Arc::clone(&registry),
+        Parts {
+            lake: Arc::clone(&lake),
+            live: Arc::clone(&live),
+            catalog: Arc::clone(&catalog),
+            registry: Arc::clone(&registry),
+            terminals: Arc::clone(&terminals),
+            stream: stream.clone(),
+            stored: Arc::clone(&bell),
+        },
         config.rules.clone(),
-        stream.clone(),
-        Arc::clone(&bell),
     )
     .context("loading alarm state")?;
     let (wal, replay) =
@@ -191,6 +212,7 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         pipeline: pipeline.clone(),
         metrics_registry,
         registry,
+        terminals: Arc::clone(&terminals),
         stream,
         bell: Arc::clone(&bell),
         ready: AtomicBool::new(false),
@@ -304,6 +326,39 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         },
         pipeline.clone(),
         Arc::new(Shared::default()),
+        gateway_metrics.clone(),
+        shutdown_rx.clone(),
+    ));
+
+    // JT/T 808 gateway.
+    let jt = &config.jt808;
+    let jt_listener = bind(&jt.listen, "JT/T 808").await?;
+    let jt_port = jt_listener.local_addr()?.port();
+    let directory = CatalogDirectory {
+        catalog: Arc::clone(&catalog),
+        terminals: Arc::clone(&terminals),
+        lenient_models: jt.lenient_models.clone(),
+    };
+    let jt_gateway = tokio::spawn(gateway::serve(
+        jt_listener,
+        Arc::new(Jt808::new(
+            proto_jt808::SessionConfig {
+                terminals: match jt.terminals {
+                    TerminalPolicy::Open => proto_jt808::TerminalPolicy::Open,
+                    TerminalPolicy::Registered => proto_jt808::TerminalPolicy::Registered,
+                },
+                ..proto_jt808::SessionConfig::default()
+            },
+            Arc::new(directory),
+            proto_jt808::Limits::default(),
+        )),
+        ListenerOptions {
+            max_connections: jt.max_connections,
+            idle_timeout: Duration::from_secs(jt.idle_timeout_secs),
+            ..ListenerOptions::default()
+        },
+        pipeline.clone(),
+        Arc::new(Shared::default()),
         gateway_metrics,
         shutdown_rx.clone(),
     ));
@@ -320,18 +375,20 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     }));
 
     let zero = |addr: &str| addr.rsplit(':').next() == Some("0");
-    if zero(&config.http.listen) || zero(&gbt.listen) {
-        let ports = serde_json::json!({ "http": http_port, "gbt32960": gbt_port });
+    if zero(&config.http.listen) || zero(&gbt.listen) || zero(&jt.listen) {
+        let ports =
+            serde_json::json!({ "http": http_port, "gbt32960": gbt_port, "jt808": jt_port });
         write_atomically(&data_dir.join("ports.json"), ports.to_string().as_bytes())?;
     }
     platform.ready.store(true, Ordering::Release);
-    tracing::info!(http_port, gbt32960_port = gbt_port, data_dir = %data_dir.display(), "Haihe is serving");
+    tracing::info!(http_port, gbt32960_port = gbt_port, jt808_port = jt_port, data_dir = %data_dir.display(), "Haihe is serving");
 
     wait_for_signal().await;
     tracing::info!("shutting down");
     platform.ready.store(false, Ordering::Release);
     let _ = shutdown_tx.send(true);
     let _ = gateway.await;
+    let _ = jt_gateway.await;
     let _ = http.await;
     let _ = flusher.await;
     drop(pipeline);
@@ -364,12 +421,26 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
 async fn flush_loop(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut last_retention = now();
+    let mut registry_stamp = p.catalog.registry_stamp().ok();
+    let mut ticks = 0u64;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
         let t = now();
+        ticks += 1;
+        // A registry import by another process (`haihe fleet import`): reload it.
+        if ticks.is_multiple_of(4) {
+            let stamp = p.catalog.registry_stamp().ok();
+            if stamp != registry_stamp {
+                registry_stamp = stamp;
+                match p.reload_registry() {
+                    Ok(()) => tracing::info!("vehicle registry reloaded"),
+                    Err(e) => tracing::warn!(error = %e, "reloading the registry failed"),
+                }
+            }
+        }
         if p.lake.needs_flush(t) {
             let lake = Arc::clone(&p.lake);
             match tokio::task::spawn_blocking(move || lake.flush()).await {

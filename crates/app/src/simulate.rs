@@ -1,16 +1,25 @@
-//! `haihe simulate`: a simulated fleet speaking GB/T 32960 to a server, as terminals or through
-//! a carmaker platform's login; progress lines on stderr, one JSON summary line on stdout.
+//! `haihe simulate`: a simulated fleet speaking GB/T 32960 (`--gbt32960`: vehicles as terminals
+//! or through a carmaker platform's login) or JT/T 808 (`--jt808`: a city fleet of terminals,
+//! one connection each) to a server; progress lines on stderr, one JSON summary line on stdout.
 //!
 //! `--faults` gives the first vehicles faults (fault k to vehicle k) that set in `--fault-after`
 //! seconds into the run, so that a system test knows which VIN should trip which alarm; the
 //! summary's `faults` list names them with their onset.
+//!
+//! `--fleet-csv FILE` writes the registry of the JT/T 808 fleet (`vin,terminal_id,plate,category,
+//! powertrain,owner_org`, what `haihe fleet import` reads). Alone it only writes the file and
+//! exits, so that the registry can be imported before the terminals connect; with `--jt808` it
+//! writes the file, then runs.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use sim::fault::Fault;
 use sim::gbt32960::{Config, Edition, Mode, Snapshot};
+use sim::jt808::{self, Summary, Version, Versions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum EditionArg {
@@ -18,6 +27,28 @@ enum EditionArg {
     V2016,
     #[value(name = "2025")]
     V2025,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum VersionArg {
+    #[value(name = "2011")]
+    V2011,
+    #[value(name = "2013")]
+    V2013,
+    #[value(name = "2019")]
+    V2019,
+    Mixed,
+}
+
+impl VersionArg {
+    fn versions(self) -> Versions {
+        match self {
+            Self::V2011 => Versions::Only(Version::V2011),
+            Self::V2013 => Versions::Only(Version::V2013),
+            Self::V2019 => Versions::Only(Version::V2019),
+            Self::Mixed => Versions::Mixed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,47 +71,104 @@ impl FaultArg {
     }
 }
 
+/// Exactly one of `--gbt32960` and `--jt808` names the server (or `--fleet-csv` alone writes
+/// the JT/T 808 registry); flags of the other protocol are refused.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The GB/T 32960 server to send to.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "jt808")]
+    gbt32960: Option<String>,
+    /// The JT/T 808 server to send to: a city fleet of terminals (taxis, buses, logistics and
+    /// postal vans, sanitation vehicles, port trucks), one connection each.
     #[arg(long, value_name = "HOST:PORT")]
-    gbt32960: String,
-    /// Number of simulated vehicles.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    jt808: Option<String>,
+    /// Number of simulated vehicles (GB/T 32960).
+    #[arg(long, value_name = "N", default_value_t = 10, conflicts_with = "jt808")]
     vehicles: usize,
-    /// Seconds between two realtime reports of one vehicle; fractions are allowed (0.01 for
-    /// load tests).
+    /// Number of simulated terminals (JT/T 808).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        conflicts_with = "gbt32960"
+    )]
+    terminals: usize,
+    /// Seconds between two location reports of one vehicle (JT/T 808: with the ignition on);
+    /// fractions are allowed (0.01 for load tests).
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     interval: f64,
     /// Relay every vehicle through a platform login (0x05) with these credentials instead of
     /// one connection per vehicle.
-    #[arg(long, value_name = "USER:PASS")]
+    #[arg(long, value_name = "USER:PASS", conflicts_with = "jt808")]
     platform: Option<String>,
     /// Platform connections to spread the vehicles over (with --platform).
-    #[arg(long, value_name = "K", default_value_t = 1)]
+    #[arg(long, value_name = "K", default_value_t = 1, conflicts_with = "jt808")]
     connections: usize,
     /// Protocol edition: 2016 (`##`) or 2025 (`$$`).
-    #[arg(long, value_enum, default_value = "2016")]
+    #[arg(long, value_enum, default_value = "2016", conflicts_with = "jt808")]
     edition: EditionArg,
-    /// Stop after this many seconds (log out, then close); without it, run until Ctrl-C.
+    /// JT/T 808 version of the terminals: 2011, 2013, 2019, or mixed (by terminal number n:
+    /// n mod 3 = 1 → 2013, 2 → 2019, 0 → 2011). 2019 terminals use BCD[10] phone numbers.
+    #[arg(long, value_enum, default_value = "mixed", conflicts_with = "gbt32960")]
+    version: VersionArg,
+    /// Stop after this many seconds (upload, log out, then close); without it, run until
+    /// Ctrl-C (or until every vehicle has sent --reports).
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
-    /// Stop each vehicle after this many realtime reports.
+    /// Stop each vehicle after this many location reports (JT/T 808: fixes, whether sent
+    /// alone, batched or after a signal loss), then log out.
     #[arg(long, value_name = "N")]
     reports: Option<u64>,
-    /// VINs are this prefix and the zero-padded vehicle number, 17 characters in all (match
-    /// it to the platform's `vin_prefixes`).
-    #[arg(long, value_name = "PREFIX", default_value = "LSIM")]
-    vin_prefix: String,
+    /// VINs are this prefix and the zero-padded vehicle or terminal number, 17 characters in
+    /// all (match it to the platform's `vin_prefixes`) [default: LSIM for GB/T 32960, LJ808 for
+    /// JT/T 808].
+    #[arg(long, value_name = "PREFIX")]
+    vin_prefix: Option<String>,
     /// Number of the first vehicle, so that several simulators can share a prefix.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "jt808")]
     first_vehicle: u64,
+    /// Number n of the first terminal. Terminal n's id is 138 followed by n in eight digits
+    /// (13800000001 for n = 1); its vehicle, VIN, plate, category and version follow from n.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        conflicts_with = "gbt32960"
+    )]
+    first_terminal: u64,
+    /// Write the JT/T 808 fleet's registry to FILE as CSV, the columns `haihe fleet import`
+    /// reads (vin, terminal_id, plate, category, powertrain, owner_org); alone, write it and
+    /// exit; with --jt808, write it and run.
+    #[arg(long, value_name = "FILE", conflicts_with = "gbt32960")]
+    fleet_csv: Option<PathBuf>,
     /// Seed of the fleet: the same seed gives the same vehicles, routes and states.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Heartbeat period in seconds [default: 10 intervals, between 1 and 30 s].
+    /// Heartbeat period in seconds [default: GB/T 32960: 10 intervals, between 1 and 30 s;
+    /// JT/T 808: 30 s without sending anything].
     #[arg(long, value_name = "SECS")]
     heartbeat: Option<f64>,
+    /// Seconds between two reports of a JT/T 808 terminal whose ignition is off (standing at
+    /// a depot, loading, off duty) [default: 6 intervals].
+    #[arg(long, value_name = "SECS", conflicts_with = "gbt32960")]
+    parked_interval: Option<f64>,
+    /// Mean seconds between two signal-loss episodes of a JT/T 808 terminal (it buffers its
+    /// reports and uploads them as one blind-area batch afterwards); 0: never.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300.0,
+        conflicts_with = "gbt32960"
+    )]
+    signal_loss_every: f64,
+    /// Mean length of a signal-loss episode, seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60.0,
+        conflicts_with = "gbt32960"
+    )]
+    signal_loss_secs: f64,
     /// Seconds between progress lines on stderr (0: none).
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     progress: f64,
@@ -91,11 +179,22 @@ pub(crate) struct Args {
     /// 100 Ω/V (insulation flag, level 3); cell-drift: one cell falls about 0.45 V below the
     /// others (no flag); offline: the vehicle, driving, stops sending anything (its terminal's
     /// connection stays open; a platform just leaves its VIN out).
-    #[arg(long, value_name = "LIST", value_enum, value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_enum,
+        value_delimiter = ',',
+        conflicts_with = "jt808"
+    )]
     faults: Vec<FaultArg>,
     /// Seconds after the start at which the faults set in, rounded up to a whole second of
     /// the clock (the summary gives the exact time).
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        conflicts_with = "jt808"
+    )]
     fault_after: f64,
 }
 
@@ -107,13 +206,17 @@ fn seconds(what: &str, secs: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(secs).with_context(|| format!("--{what} {secs}"))
 }
 
+fn progress_period(secs: f64) -> anyhow::Result<Duration> {
+    if secs > 0.0 {
+        seconds("progress", secs)
+    } else {
+        Ok(Duration::from_secs(86_400 * 365))
+    }
+}
+
 impl Args {
-    fn config(&self) -> anyhow::Result<Config> {
-        let mut c = Config::new(
-            &self.gbt32960,
-            self.vehicles,
-            seconds("interval", self.interval)?,
-        );
+    fn config(&self, server: &str) -> anyhow::Result<Config> {
+        let mut c = Config::new(server, self.vehicles, seconds("interval", self.interval)?);
         c.edition = match self.edition {
             EditionArg::V2016 => Edition::V2016,
             EditionArg::V2025 => Edition::V2025,
@@ -136,7 +239,7 @@ impl Args {
             .map(|h| seconds("heartbeat", h))
             .transpose()?;
         c.reports_per_vehicle = self.reports;
-        c.vin_prefix = self.vin_prefix.clone();
+        c.vin_prefix = self.vin_prefix.clone().unwrap_or_else(|| "LSIM".to_owned());
         c.first_vehicle = self.first_vehicle;
         c.seed = self.seed;
         if self.faults.len() > self.vehicles {
@@ -158,31 +261,79 @@ impl Args {
         c.faults = self.faults.iter().map(|f| f.fault()).collect();
         c.fault_after = Duration::try_from_secs_f64(self.fault_after)
             .with_context(|| format!("--fault-after {}", self.fault_after))?;
-        c.progress_every = if self.progress > 0.0 {
-            seconds("progress", self.progress)?
+        c.progress_every = progress_period(self.progress)?;
+        Ok(c)
+    }
+
+    fn jt808_config(&self, server: &str) -> anyhow::Result<jt808::Config> {
+        let mut c = jt808::Config::new(server, self.terminals, seconds("interval", self.interval)?);
+        c.versions = self.version.versions();
+        c.first_terminal = self.first_terminal;
+        if let Some(prefix) = &self.vin_prefix {
+            c.vin_prefix = prefix.clone();
+        }
+        c.parked_interval = self
+            .parked_interval
+            .map(|p| seconds("parked-interval", p))
+            .transpose()?;
+        if let Some(h) = self.heartbeat {
+            c.heartbeat = seconds("heartbeat", h)?;
+        }
+        c.reports_per_terminal = self.reports;
+        c.duration = self.duration.map(|d| seconds("duration", d)).transpose()?;
+        c.seed = self.seed;
+        // NaN is refused along with negative values; zero means never.
+        if self.signal_loss_every.is_nan() || self.signal_loss_every < 0.0 {
+            bail!(
+                "--signal-loss-every must be zero or a positive number of seconds, not {}",
+                self.signal_loss_every
+            );
+        }
+        c.signal_loss_every = if self.signal_loss_every > 0.0 {
+            Some(seconds("signal-loss-every", self.signal_loss_every)?)
         } else {
-            Duration::from_secs(86_400 * 365)
+            None
         };
+        c.signal_loss_length = seconds("signal-loss-secs", self.signal_loss_secs)?;
+        c.progress_every = progress_period(self.progress)?;
         Ok(c)
     }
 }
 
 /// Runs the simulation on a multi-threaded runtime; Ctrl-C stops it cleanly (logouts first).
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let config = args.config()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    match (&args.gbt32960, &args.jt808) {
+        (Some(server), None) => run_gbt32960(args, server),
+        (None, Some(server)) => run_jt808(args, Some(server)),
+        (None, None) if args.fleet_csv.is_some() => run_jt808(args, None),
+        (Some(_), Some(_)) => bail!("--gbt32960 and --jt808 cannot be used together"),
+        (None, None) => bail!(
+            "a server is needed: --gbt32960 HOST:PORT or --jt808 HOST:PORT (or --fleet-csv FILE \
+             alone to write the JT/T 808 fleet registry)"
+        ),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    let shutdown = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            // No signal handling available: run until the duration or the reports are done.
-            std::future::pending::<()>().await;
-        }
-    };
+        .context("starting the async runtime")
+}
+
+/// Completes on Ctrl-C; never, where signals cannot be handled (the run then ends by its
+/// duration or report limit).
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn run_gbt32960(args: &Args, server: &str) -> anyhow::Result<ExitCode> {
+    let config = args.config(server)?;
     let mut last: Option<(f64, u64)> = None;
     let progress = |s: &Snapshot| print_progress(s, &mut last);
-    let summary = runtime.block_on(sim::gbt32960::run(config, shutdown, progress))?;
+    let summary = runtime()?.block_on(sim::gbt32960::run(config, ctrl_c(), progress))?;
     let line = serde_json::to_string(&summary).context("serializing the summary")?;
     #[allow(clippy::print_stdout)]
     {
@@ -192,13 +343,112 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         #[allow(clippy::print_stderr)]
         {
             eprintln!(
-                "error: never connected to {} ({} attempts failed)",
-                args.gbt32960, summary.connections.failed
+                "error: never connected to {server} ({} attempts failed)",
+                summary.connections.failed
             );
         }
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the fleet registry if asked; then, given a server, runs the fleet.
+fn run_jt808(args: &Args, server: Option<&str>) -> anyhow::Result<ExitCode> {
+    let config = args.jt808_config(server.unwrap_or_default())?;
+    if let Some(path) = &args.fleet_csv {
+        let fleet = config.fleet()?;
+        write_fleet_csv(path, &fleet)?;
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "wrote the registry of {} terminals to {} (import it with `haihe fleet import`)",
+                fleet.len(),
+                path.display()
+            );
+        }
+    }
+    let Some(server) = server else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut last: Option<(f64, u64)> = None;
+    let progress = |s: &Summary| print_jt808_progress(s, &mut last);
+    let summary = runtime()?.block_on(jt808::run(config, ctrl_c(), progress))?;
+    let line = serde_json::to_string(&summary).context("serializing the summary")?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{line}");
+    }
+    #[allow(clippy::print_stderr)]
+    if summary.connections.opened == 0 {
+        eprintln!(
+            "error: never connected to {server} ({} attempts failed)",
+            summary.connections.failed
+        );
+        return Ok(ExitCode::FAILURE);
+    } else if summary.authenticated == 0 {
+        let refused: Vec<String> = summary
+            .refused
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        eprintln!(
+            "error: no terminal authenticated (refused: {}); is the fleet in the registry? \
+             (haihe simulate --fleet-csv FILE …, then haihe fleet import FILE)",
+            if refused.is_empty() {
+                "none".to_owned()
+            } else {
+                refused.join(", ")
+            }
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_fleet_csv(path: &Path, fleet: &[jt808::Identity]) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    jt808::write_csv(&mut out, fleet).with_context(|| format!("writing {}", path.display()))?;
+    out.flush()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// One JT/T 808 progress line: fixes and their rate, reports and batches with their acks,
+/// terminals online, refusals, reconnects, errors and ack latency.
+fn print_jt808_progress(s: &Summary, last: &mut Option<(f64, u64)>) {
+    let (t0, f0) = last.unwrap_or((0.0, 0));
+    let window = s.elapsed_s - t0;
+    let rate = if window > 0.0 {
+        (s.frames_sent - f0) as f64 / window
+    } else {
+        0.0
+    };
+    *last = Some((s.elapsed_s, s.frames_sent));
+    let refused: u64 = s.refused.values().sum();
+    let errors: u64 = s.errors.values().sum();
+    let latency = match (s.ack_latency_ms.p50, s.ack_latency_ms.p99) {
+        (Some(p50), Some(p99)) => format!("ack p50 {p50:.2} ms p99 {p99:.2} ms"),
+        _ => "no acks yet".to_owned(),
+    };
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "[{:7.1}s] frames {} {rate:.1}/s · fixes {} · reports {}/{} acked · batches {}/{} acked ({} blind) · online {}/{} · refused {refused} · reconnects {} · errors {errors} · {latency}",
+            s.elapsed_s,
+            s.frames_sent,
+            s.fixes,
+            s.reports_acked,
+            s.reports_sent,
+            s.batches_acked,
+            s.batches_sent,
+            s.blind_batches_sent,
+            s.online,
+            s.terminals,
+            s.reconnects,
+        );
+    }
 }
 
 /// One progress line: totals, the rate since the last line, replies by kind, errors, latency.

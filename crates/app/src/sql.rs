@@ -14,7 +14,8 @@ pub(crate) struct Args {
     /// The data directory of a Haihe server.
     #[arg(long)]
     data_dir: PathBuf,
-    /// One read-only SQL statement over vehicle_samples, positions and vehicles.
+    /// One read-only SQL statement over vehicle_samples, fleet_reports, positions, vehicles and
+    /// alarms.
     sql: String,
 }
 
@@ -32,7 +33,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Arc::new(Lake::open_read_only(args.data_dir.join("lake")).context("opening the lake")?);
         for r in records {
             if let Ok(rec) = IngestRecord::decode(&r.payload) {
-                lake.insert(r.lsn, &crate::apply::samples_of(&rec))?;
+                lake.insert_rows(
+                    r.lsn,
+                    &crate::apply::samples_of(&rec),
+                    &crate::apply::reports_of(&rec),
+                )?;
             }
         }
         let (registry, alarms) = match Catalog::open(args.data_dir.join("catalog.db")) {

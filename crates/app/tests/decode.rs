@@ -100,3 +100,45 @@ fn not_hex_and_unknown_protocol_are_clear_errors() {
     assert_ne!(code, 0);
     assert!(err.contains("invalid value 'nmea'"), "{err}");
 }
+
+// JT/T 808 frames: V15 (a 2013 location with escapes) and V11 (a heartbeat whose checksum is
+// escaped) of shared/vectors/jt808.md.
+const JT808_V15: &str = "7E02000026123456789012007D02000000010000000200BA7F0E07E4F11C0028003C00001810151010100104000000640202007D01137E";
+const JT808_V11: &str = "7E00020000040021679287002B7D027E";
+
+#[test]
+fn jt808_frames_print_one_json_line_each_with_reports() {
+    let (code, out, err) = haihe(&["decode", "--protocol", "jt808", JT808_V15, JT808_V11], "");
+    assert_eq!(code, 0, "stderr: {err}");
+    let docs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0]["protocol"], "jt808");
+    assert_eq!(docs[0]["version"], "2013");
+    assert_eq!(docs[0]["message"], "location");
+    assert_eq!(docs[0]["terminal_id"], "123456789012");
+    assert_eq!(docs[0]["serial"], 126);
+    assert_eq!(docs[0]["body"]["alarms"][0], "emergency");
+    assert_eq!(docs[0]["body"]["lat"], 12.222222);
+    assert_eq!(docs[0]["body"]["items"][1]["fuel_l"], 12.5);
+    assert_eq!(docs[0]["reports"][0]["source"], "jt808-2013");
+    assert_eq!(docs[0]["reports"][0]["ts"], "2018-10-15T10:10:10+08:00");
+    assert_eq!(docs[1]["message"], "heartbeat");
+    assert!(docs[1].get("reports").is_none());
+}
+
+#[test]
+fn jt808_bad_frame_names_the_byte_and_field_and_fails() {
+    // V16b: declared length and checksum both wrong; strict decoding refuses it.
+    let v16b = "7E02000032013511221122000700000000000C000301578CC006CA3A5C00470000000014072317201501040000000030011631010BD07E";
+    let input = format!("{JT808_V11}\n{v16b}\n");
+    let (code, out, err) = haihe(&["decode", "--protocol", "jt808"], &input);
+    assert_ne!(code, 0);
+    assert_eq!(out.lines().count(), 1, "the good frame is still printed");
+    assert_eq!(
+        err.trim(),
+        "frame 2: byte 53, checksum: checksum mismatch: expected 0xF0, found 0xD0"
+    );
+}

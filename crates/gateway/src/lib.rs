@@ -7,10 +7,12 @@
 //! every reply waits until everything persisted before it on this connection is durable.
 
 mod gbt32960;
+mod jt808;
 mod listener;
 mod metrics;
 
 pub use gbt32960::{Gbt32960, Registered};
+pub use jt808::{Jt808, Jt808Directory};
 pub use listener::{ListenerOptions, Shared, serve};
 pub use metrics::GatewayMetrics;
 
@@ -36,6 +38,12 @@ pub enum Output {
 /// One socket's protocol state machine. Sans-IO: bytes and the receive time in, outputs out.
 pub trait Connection: Send {
     fn on_bytes(&mut self, data: &[u8], now: Timestamp, out: &mut Vec<Output>);
+
+    /// The passing of time, about once a second per connection whether or not bytes arrive:
+    /// for protocol timers (e.g. JT/T 808 subpackage timeouts). Does nothing by default.
+    fn on_idle(&mut self, now: Timestamp, out: &mut Vec<Output>) {
+        let _ = (now, out);
+    }
 }
 
 /// A protocol the gateway can serve.

@@ -11,6 +11,7 @@ use pipeline::Pipeline;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tokio::time::Instant;
 
 use crate::metrics::{FrameLabel, GatewayMetrics, ProtocolLabel};
 use crate::{Output, Protocol};
@@ -136,6 +137,9 @@ struct Pending {
     close: bool,
 }
 
+/// How often a connection's `on_idle` runs.
+const TICK: Duration = Duration::from_secs(1);
+
 fn now() -> Timestamp {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -162,21 +166,39 @@ impl Conn {
         let mut buf = vec![0u8; self.options.read_buffer];
         let mut outputs = Vec::new();
         let mut last_seq = 0u64;
+        let mut last_read = Instant::now();
+        let mut last_tick = Instant::now();
         let reason = 'conn: loop {
+            // Wake at least once a second for the protocol's timers (`on_idle`), and at the
+            // idle deadline.
+            let wait = self
+                .options
+                .idle_timeout
+                .saturating_sub(last_read.elapsed())
+                .min(TICK);
             let read = tokio::select! {
                 biased;
                 _ = kick.notified() => break 'conn "replaced by a newer connection",
                 _ = self.shutdown.wait_for(|s| *s) => break 'conn "shutdown",
-                r = tokio::time::timeout(self.options.idle_timeout, rd.read(&mut buf)) => r,
+                r = tokio::time::timeout(wait, rd.read(&mut buf)) => r,
             };
-            let n = match read {
-                Err(_) => break 'conn "idle timeout",
+            match read {
+                Err(_) if last_read.elapsed() >= self.options.idle_timeout => {
+                    break 'conn "idle timeout";
+                }
+                Err(_) => {}
                 Ok(Ok(0)) => break 'conn "closed by peer",
-                Ok(Ok(n)) => n,
+                Ok(Ok(n)) => {
+                    last_read = Instant::now();
+                    self.metrics.bytes_in.get_or_create(&label).inc_by(n as u64);
+                    machine.on_bytes(&buf[..n], now(), &mut outputs);
+                }
                 Ok(Err(_)) => break 'conn "read error",
-            };
-            self.metrics.bytes_in.get_or_create(&label).inc_by(n as u64);
-            machine.on_bytes(&buf[..n], now(), &mut outputs);
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                machine.on_idle(now(), &mut outputs);
+            }
             for out in outputs.drain(..) {
                 match out {
                     Output::Persist(record) => match self.pipeline.submit(record).await {

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 pub use bus::{Bus, BusError, OnDurable, WalBus};
-pub use live::{LiveEntry, LiveState};
+pub use live::{Latest, LiveEntry, LiveState};
 pub use record::{IngestRecord, RecordError, SourceProtocol};
 
 /// A record on its way from the bus to the applier, with the memory permit it holds.

@@ -6,22 +6,29 @@
 
 use model::Timestamp;
 
-/// Which codec the payload is for.
+/// Which codec the payload is for. The code byte is on-disk format: a protocol keeps its code
+/// forever and new protocols take new ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SourceProtocol {
+    /// Code 1: the frame exactly as received.
     Gbt32960,
+    /// Code 2: one complete message in `proto_jt808`'s stored form (a reassembled message of
+    /// several frames is one record).
+    Jt808,
 }
 
 impl SourceProtocol {
     fn code(self) -> u8 {
         match self {
             Self::Gbt32960 => 1,
+            Self::Jt808 => 2,
         }
     }
 
     fn from_code(c: u8) -> Option<Self> {
         match c {
             1 => Some(Self::Gbt32960),
+            2 => Some(Self::Jt808),
             _ => None,
         }
     }
@@ -33,7 +40,7 @@ pub struct IngestRecord {
     pub received_at: Timestamp,
     /// The organisation the sender authenticated as (a carmaker platform), if any.
     pub org: Option<String>,
-    /// The frame exactly as received.
+    /// What the protocol's decoder reads back (see [`SourceProtocol`]).
     pub payload: Vec<u8>,
 }
 
@@ -87,5 +94,44 @@ impl IngestRecord {
             org,
             payload: payload.to_vec(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes written by the first release (GB/T 32960 only): they must decode unchanged.
+    #[test]
+    fn records_written_before_jt808_still_decode() {
+        let old = [
+            1u8, 1, 0x00, 0x10, 0xA5, 0xD4, 0xE8, 0x00, 0x00, 0x00, 3, b'o', b'r', b'g', 0x23,
+            0x23, 0x07,
+        ];
+        let r = IngestRecord::decode(&old).unwrap();
+        assert_eq!(r.protocol, SourceProtocol::Gbt32960);
+        assert_eq!(r.received_at, Timestamp::from_micros(1_000_000_000_000));
+        assert_eq!(r.org.as_deref(), Some("org"));
+        assert_eq!(r.payload, [0x23, 0x23, 0x07]);
+        assert_eq!(r.encode(), old);
+    }
+
+    #[test]
+    fn jt808_records_round_trip_with_code_2() {
+        let r = IngestRecord {
+            protocol: SourceProtocol::Jt808,
+            received_at: Timestamp::from_secs(1_800_000_000),
+            org: None,
+            payload: vec![1, 13, 0, 0, 0, 0, 0],
+        };
+        let bytes = r.encode();
+        assert_eq!(bytes[1], 2);
+        assert_eq!(IngestRecord::decode(&bytes).unwrap(), r);
+        let mut unknown = bytes.clone();
+        unknown[1] = 3;
+        assert_eq!(
+            IngestRecord::decode(&unknown),
+            Err(RecordError::Protocol(3))
+        );
     }
 }

@@ -6,13 +6,23 @@
 //! - [`fault`]: faults a vehicle can be given (thermal runaway, insulation breakdown, a
 //!   drifting cell, a terminal that goes silent), so that tests know who should trip what;
 //! - [`gbt32960`]: GB/T 32960 clients, one connection per vehicle (terminal mode) or many
-//!   vehicles behind a platform login, with counters, reply tallies and heartbeat latency.
+//!   vehicles behind a platform login, with counters, reply tallies and heartbeat latency;
+//! - [`roads`] and [`duty`]: a Tianjin road network and the fleet vehicles that work on it
+//!   (buses on their lines, taxis between districts, port trucks, delivery and sweeping
+//!   rounds), with ignition, odometer and fuel;
+//! - [`jt808`]: JT/T 808 terminals (2011, 2013, 2019) for that fleet, one connection each:
+//!   registration, authentication, reports, heartbeats, blind-area batches, reconnects, and
+//!   the fleet registry CSV.
 //!
-//! The crate prints nothing: progress and the final figures come back as [`gbt32960::Snapshot`]s.
+//! The crate prints nothing: progress and the final figures come back as
+//! [`gbt32960::Snapshot`]s and [`jt808::Summary`]s.
 
+pub mod duty;
 pub mod fault;
 pub mod gbt32960;
+pub mod jt808;
 pub mod rng;
+pub mod roads;
 pub mod routes;
 pub mod vehicle;
 

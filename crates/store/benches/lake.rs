@@ -1,5 +1,6 @@
 //! Measures the lake on this machine: insert cost of realistic rows (96 cells, 32 probes, two
-//! motors), flush throughput, and a one-vehicle one-day query among ~100 files.
+//! motors), flush throughput, a one-vehicle one-day query among ~100 files, and the same for
+//! JT/T 808 fleet reports with one terminal's trips and daily mileage.
 //!
 //! Run with `cargo bench -p store --bench lake`; set `LAKE_BENCH_ROWS` to change the insert
 //! volume (default 300 000). Prints one line per figure.
@@ -11,7 +12,7 @@ mod lake_support;
 
 use std::time::{Duration, Instant};
 
-use lake_support::{at, day0, sample, vin};
+use lake_support::{at, day0, fleet_report, sample, vin};
 use model::VehicleSample;
 use store::lake::{Lake, LakeOptions};
 
@@ -22,6 +23,80 @@ fn main() {
         .unwrap_or(300_000);
     insert_and_flush(rows);
     one_vehicle_day_query();
+    fleet_day_and_trips();
+}
+
+/// 1 000 terminals reporting every 30 s for a day (2.88 M rows, a day of a mid-size fleet):
+/// insert and flush rates, then one terminal's trips and mileage, and the active vehicles.
+fn fleet_day_and_trips() {
+    let runtime = lake_support::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut options = LakeOptions::default();
+    options.flush_bytes = u64::MAX;
+    let lake = Lake::open(dir.path(), options).expect("open");
+    let terminals: Vec<String> = (0..1_000).map(|k| format!("1380{k:07}")).collect();
+    let steps = 2_880i64;
+    let started = Instant::now();
+    let mut flush_time = Duration::ZERO;
+    for step in 0..steps {
+        let rows: Vec<_> = terminals
+            .iter()
+            .enumerate()
+            .map(|(k, t)| {
+                let mut r =
+                    fleet_report(t, None, at(day0(), step * 30), (step * 7 + k as i64) as u64);
+                // Drive for 20 minutes, stand for 10, ignition off at night.
+                let minute = step / 2;
+                r.acc_on = (6 * 60..22 * 60).contains(&minute);
+                r.speed_kmh = if r.acc_on && minute % 30 < 20 {
+                    36.0
+                } else {
+                    0.0
+                };
+                r.mileage_km = Some(10_000.0 + 0.3 * step as f64);
+                r
+            })
+            .collect();
+        lake.insert_rows(step as u64 + 1, &[], &rows)
+            .expect("insert");
+        if (step + 1) % 288 == 0 {
+            flush_time += lake.flush().expect("flush").duration;
+        }
+    }
+    let elapsed = started.elapsed();
+    let n = steps * terminals.len() as i64;
+    println!(
+        "fleet: {n} reports inserted and flushed in {elapsed:.2?} = {:.0} rows/s          ({flush_time:.2?} flushing)",
+        n as f64 / elapsed.as_secs_f64()
+    );
+    let (from, to) = (day0(), at(day0(), 86_400));
+    let target = terminals[777].as_str();
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let data = runtime
+            .block_on(lake.drive_data(&[target], from, to))
+            .expect("drive data");
+        let trips = data.trips();
+        let days = data.daily_mileage(from, to);
+        times.push(t.elapsed());
+        assert_eq!(data.points.len(), 2_880);
+        assert_eq!(trips.len(), 32);
+        assert_eq!(days.len(), 1);
+    }
+    report(
+        "trips + daily mileage of one terminal's day (2880 reports)",
+        &mut times,
+    );
+    let t = Instant::now();
+    let active = runtime
+        .block_on(lake.active_entities(from, to))
+        .expect("active");
+    println!(
+        "active_entities over {n} reports: {} in {:.2?}",
+        active.len(),
+        t.elapsed()
+    );
 }
 
 fn insert_and_flush(rows: usize) {

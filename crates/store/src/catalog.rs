@@ -370,6 +370,18 @@ impl Catalog {
         rows.collect::<Result<_, _>>().map_err(sqlite(&self.path))
     }
 
+    /// A stamp that changes whenever the registry does (entries added, replaced or removed), for
+    /// noticing an import by another process (`haihe fleet import`) without re-reading it all.
+    pub fn registry_stamp(&self) -> Result<(i64, i64)> {
+        self.lock_conn()
+            .query_row(
+                "SELECT count(*), COALESCE(max(updated_at), 0) FROM vehicles",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(sqlite(&self.path))
+    }
+
     /// One registry entry.
     pub fn vehicle(&self, vin: &str) -> Result<Option<VehicleInfo>> {
         let conn = self.lock_conn();

@@ -8,7 +8,7 @@ mod lake_support;
 
 use std::process::Command;
 
-use lake_support::{at, awkward_sample, day0, sample, vin};
+use lake_support::{at, awkward_sample, day0, fleet_report, sample, vin};
 use store::lake::{Lake, LakeOptions};
 
 const SCRIPT: &str = r#"
@@ -17,11 +17,12 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-one_file, samples_root, positions_root = sys.argv[1:4]
+one_file, samples_root, positions_root, fleet_root = sys.argv[1:5]
 t = pq.read_table(one_file)
 meta = pq.ParquetFile(one_file).metadata
 d = ds.dataset(samples_root, format="parquet", partitioning="hive").to_table()
 p = ds.dataset(positions_root, format="parquet", partitioning="hive").to_table()
+f = ds.dataset(fleet_root, format="parquet", partitioning="hive").to_table()
 print(json.dumps({
     "pyarrow": pa.__version__,
     "file_rows": t.num_rows,
@@ -43,6 +44,12 @@ print(json.dumps({
     "dataset_reissued": sum(d.column("reissue").to_pylist()),
     "positions_rows": p.num_rows,
     "positions_columns": p.schema.names,
+    "fleet_rows": f.num_rows,
+    "fleet_columns": f.schema.names,
+    "fleet_ts_type": str(f.schema.field("ts").type),
+    "fleet_alarm_bits_type": str(f.schema.field("alarm_bits").type),
+    "fleet_terminals": sorted(set(f.column("terminal_id").to_pylist())),
+    "fleet_no_fuel": f.column("fuel_l").null_count,
 }))
 "#;
 
@@ -62,6 +69,11 @@ fn pyarrow_reads_the_files_and_the_partitioned_directories() {
             .expect("insert");
     }
     lsn += 1;
+    let reports: Vec<_> = (0..10u64)
+        .map(|i| fleet_report("13800000001", None, at(day0(), i as i64 * 30), i))
+        .collect();
+    lake.insert_rows(lsn, &[], &reports).expect("insert");
+    lsn += 1;
     let mut late = awkward_sample(&b, at(day0(), -3600));
     late.reissue = true;
     lake.insert(lsn, &[late]).expect("insert");
@@ -77,6 +89,7 @@ fn pyarrow_reads_the_files_and_the_partitioned_directories() {
         .arg(&one_file)
         .arg(dir.path().join("vehicle_samples"))
         .arg(dir.path().join("positions"))
+        .arg(dir.path().join("fleet_reports"))
         .output()
         .expect("python3 must be installed");
     assert!(
@@ -134,8 +147,9 @@ fn pyarrow_reads_the_files_and_the_partitioned_directories() {
     );
     assert_eq!(got["dataset_reissued"], 1);
     assert_eq!(
-        got["positions_rows"], 120,
-        "the late sample has no position"
+        got["positions_rows"],
+        120 + 10,
+        "the late sample has no position; every fleet report has one"
     );
     assert_eq!(
         got["positions_columns"],
@@ -150,5 +164,22 @@ fn pyarrow_reads_the_files_and_the_partitioned_directories() {
             "alt_m",
             "date"
         ])
+    );
+
+    // fleet_reports: the columns of model::FleetReport (plus the partition column).
+    assert_eq!(got["fleet_rows"], 10);
+    let mut fleet_columns: Vec<String> = store::lake::fleet_reports_schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    fleet_columns.push("date".to_owned());
+    assert_eq!(got["fleet_columns"], serde_json::json!(fleet_columns));
+    assert_eq!(got["fleet_ts_type"], "timestamp[us, tz=UTC]");
+    assert_eq!(got["fleet_alarm_bits_type"], "uint32");
+    assert_eq!(got["fleet_terminals"], serde_json::json!(["13800000001"]));
+    assert_eq!(
+        got["fleet_no_fuel"], 5,
+        "NULL where the report had no fuel item"
     );
 }

@@ -1,6 +1,6 @@
 //! `haihe sql --data-dir` while a server runs: the WAL read without writing (`wal::read_records`)
-//! overlaid on a read-only lake gives every record exactly once, and a torn tail is where reading
-//! stops.
+//! overlaid on a read-only lake gives every record (its samples and its fleet reports) exactly
+//! once, and a torn tail is where reading stops.
 
 mod lake_support;
 
@@ -9,8 +9,8 @@ use std::io::Write;
 
 use arrow::array::AsArray;
 use arrow::datatypes::Int64Type;
-use lake_support::{at, day0, sample, tree, vin};
-use model::VehicleSample;
+use lake_support::{at, day0, fleet_report, sample, tree, vin};
+use model::{FleetReport, VehicleSample};
 use store::lake::{Lake, LakeOptions};
 use store::wal::{self, Wal, WalError, WalOptions};
 
@@ -21,21 +21,32 @@ fn small_segments() -> WalOptions {
     o
 }
 
+type Rows = (Vec<VehicleSample>, Vec<FleetReport>);
+
 /// The pipeline owns the real payload encoding; JSON stands in for it here.
-fn encode(rows: &[VehicleSample]) -> Vec<u8> {
+fn encode(rows: &Rows) -> Vec<u8> {
     serde_json::to_vec(rows).expect("encode")
 }
 
-fn decode(payload: &[u8]) -> Vec<VehicleSample> {
+fn decode(payload: &[u8]) -> Rows {
     serde_json::from_slice(payload).expect("decode")
 }
 
-async fn count(lake: &Lake) -> i64 {
+async fn count_of(lake: &Lake, table: &str) -> i64 {
     let batches = lake
-        .sql("SELECT count(*) FROM vehicle_samples", &[], &[])
+        .sql(&format!("SELECT count(*) FROM {table}"), &[], &[])
         .await
         .expect("query");
     batches[0].column(0).as_primitive::<Int64Type>().value(0)
+}
+
+/// Rows of `vehicle_samples`, `fleet_reports` and `positions`.
+async fn count(lake: &Lake) -> (i64, i64, i64) {
+    (
+        count_of(lake, "vehicle_samples").await,
+        count_of(lake, "fleet_reports").await,
+        count_of(lake, "positions").await,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,24 +56,33 @@ async fn a_read_only_lake_plus_the_wal_shows_every_record_once() {
     let (wal, _replay) = Wal::open(&wal_dir, small_segments()).expect("wal");
     let server = Lake::open(&lake_dir, LakeOptions::default()).expect("lake");
     let v = vin(1);
-    // 40 records of 3 rows each, about 10 KiB apiece: several WAL segments.
+    // 40 records of 3 samples each, about 10 KiB apiece: several WAL segments; every other
+    // record also carries two fleet reports.
     for i in 0..40u64 {
-        let rows: Vec<VehicleSample> = (0..3)
+        let samples: Vec<VehicleSample> = (0..3)
             .map(|k| sample(&v, at(day0(), (i * 3 + k) as i64), i))
             .collect();
+        let reports: Vec<FleetReport> = if i % 2 == 0 {
+            (0..2)
+                .map(|k| fleet_report("13800000001", None, at(day0(), (i * 2 + k) as i64), i))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let rows = (samples, reports);
         let lsn = wal
             .append(encode(&rows))
             .expect("append")
             .wait()
             .expect("durable");
-        server.insert(lsn, &rows).expect("insert");
+        server.insert_rows(lsn, &rows.0, &rows.1).expect("insert");
         if lsn == 25 {
             let stats = server.flush().expect("flush");
             wal.truncate_before(stats.flushed_lsn + 1)
                 .expect("truncate");
         }
     }
-    assert_eq!(count(&server).await, 120);
+    assert_eq!(count(&server).await, (120, 40, 160));
 
     // The tool's order: the WAL first, then the lake.
     let before = tree(dir.path());
@@ -76,12 +96,13 @@ async fn a_read_only_lake_plus_the_wal_shows_every_record_once() {
     assert_eq!(tool.flushed_lsn(), 25);
     let mut applied = 0;
     for r in &records {
-        if tool.insert(r.lsn, &decode(&r.payload)).expect("insert") {
+        let (samples, reports) = decode(&r.payload);
+        if tool.insert_rows(r.lsn, &samples, &reports).expect("insert") {
             applied += 1;
         }
     }
     assert_eq!(applied, 15, "records 26..=40");
-    assert_eq!(count(&tool).await, 120);
+    assert_eq!(count(&tool).await, (120, 40, 160));
     assert_eq!(tree(dir.path()), before, "reading wrote nothing");
 
     // A write in progress (or torn) at the end of the newest segment: reading stops before it

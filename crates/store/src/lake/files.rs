@@ -6,6 +6,7 @@
 //! ```text
 //! DIR/_lake_state.json                                  commit point: flushed LSN, last flush
 //! DIR/vehicle_samples/date=2026-07-07/part-000000000042.parquet
+//! DIR/fleet_reports/date=2026-07-07/part-000000000042.parquet
 //! DIR/positions/date=2026-07-07/part-000000000042.parquet
 //! ```
 //!
@@ -40,19 +41,21 @@ const PAGE_ROWS: usize = 1024;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 const BEIJING_OFFSET_MICROS: i64 = BEIJING_OFFSET_SECS as i64 * 1_000_000;
 
-/// The two tables the lake stores in files.
+/// The tables the lake stores in files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Table {
     Samples,
+    Fleet,
     Positions,
 }
 
 impl Table {
-    pub(crate) const ALL: [Table; 2] = [Table::Samples, Table::Positions];
+    pub(crate) const ALL: [Table; 3] = [Table::Samples, Table::Fleet, Table::Positions];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Table::Samples => "vehicle_samples",
+            Table::Fleet => "fleet_reports",
             Table::Positions => "positions",
         }
     }
@@ -61,7 +64,20 @@ impl Table {
     pub(crate) fn key(self) -> &'static str {
         match self {
             Table::Samples => "vin",
+            Table::Fleet => "terminal_id",
             Table::Positions => "entity_id",
+        }
+    }
+
+    /// Indices of the entity column and of `ts` in the table's schema.
+    pub(crate) fn sort_columns(self) -> (usize, usize) {
+        match self {
+            Table::Samples => (super::schema::col::VIN, super::schema::col::TS),
+            Table::Fleet => (
+                super::schema::fleet_col::TERMINAL_ID,
+                super::schema::fleet_col::TS,
+            ),
+            Table::Positions => (0, 1),
         }
     }
 }
@@ -241,7 +257,7 @@ pub(crate) fn scan(
     Ok((files, leftovers))
 }
 
-/// Whether neither table has any `part-*`/temp file (a directory a new lake may start in).
+/// Whether no table has any `part-*`/temp file (a directory a new lake may start in).
 pub(crate) fn scan_is_empty(dir: &Path) -> Result<bool, LakeError> {
     for table in Table::ALL {
         let table_dir = dir.join(table.name());
@@ -335,10 +351,7 @@ pub(crate) fn writer_properties(
 ) -> Result<WriterProperties, LakeError> {
     let level = ZstdLevel::try_new(zstd_level)
         .map_err(|_| LakeError::InvalidOptions("zstd_level must be between 1 and 22"))?;
-    let (key_idx, ts_idx) = match table {
-        Table::Samples => (0, 1),
-        Table::Positions => (0, 1),
-    };
+    let (key_idx, ts_idx) = table.sort_columns();
     Ok(WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -348,12 +361,12 @@ pub(crate) fn writer_properties(
         .set_data_page_row_count_limit(PAGE_ROWS)
         .set_sorting_columns(Some(vec![
             SortingColumn {
-                column_idx: key_idx,
+                column_idx: key_idx as i32,
                 descending: false,
                 nulls_first: false,
             },
             SortingColumn {
-                column_idx: ts_idx,
+                column_idx: ts_idx as i32,
                 descending: false,
                 nulls_first: false,
             },

@@ -1,20 +1,26 @@
 //! The embedded mode's lake: recent rows buffered in memory as Arrow batches, older rows in
 //! Hive-partitioned Parquet files, and DataFusion SQL over both (DESIGN.md §3, §4).
 //!
-//! Rows arrive through [`Lake::insert`] in WAL order, tagged with the LSN of the WAL record they
-//! came from, and are queryable at once. [`Lake::flush`] writes everything buffered to Parquet
+//! Rows arrive through [`Lake::insert_rows`] (or [`Lake::insert`] for samples only) in WAL order,
+//! tagged with the LSN of the WAL record they came from, and are queryable at once. [`Lake::flush`] writes everything buffered to Parquet
 //! (one file per table and Beijing calendar day, sorted by entity then time) and reports the LSN
 //! up to which the WAL may now be truncated. The lake remembers that LSN across restarts, and
 //! `insert` ignores records at or below it, so replaying the whole WAL after a restart never
 //! duplicates rows.
 //!
-//! Tables: `vehicle_samples` (one column per field of `model::VehicleSample`), `positions` (the
-//! samples that have a position) and `vehicles` (the registry, passed in by the caller for each
-//! query). See `files.rs` for the layout on disk and the commit protocol.
+//! Tables: `vehicle_samples` (one column per field of `model::VehicleSample`), `fleet_reports`
+//! (one column per field of `model::FleetReport`), `positions` (the samples that have a position
+//! and the fleet reports with a valid fix), and `vehicles` and `alarms` (from the catalog, passed
+//! in by the caller for each query). All three stored tables follow one flush, one commit and one
+//! replay rule: a flush writes every buffered row of every table under one sequence number, so a
+//! record's rows of different tables are always committed together. See `files.rs` for the layout
+//! on disk and the commit protocol.
 
 mod buffer;
 mod error;
 mod files;
+mod fleet;
+mod fleet_query;
 mod json;
 mod query;
 mod rows;
@@ -31,15 +37,20 @@ use arrow::array::{Array, AsArray, Int64Array, RecordBatch};
 use arrow::compute::{SortColumn, concat, interleave_record_batch, lexsort_to_indices};
 use arrow::datatypes::TimestampMicrosecondType;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use model::{Timestamp, VehicleSample};
+use model::{FleetReport, Timestamp, VehicleSample};
 
 pub use error::LakeError;
+pub use fleet::entity_id as fleet_entity_id;
+pub use fleet_query::DriveData;
 pub use json::{QueryRows, batches_to_json};
 pub use rows::TrackPoint;
-pub use schema::{alarms_schema, positions_schema, samples_schema, vehicles_schema};
+pub use schema::{
+    alarms_schema, fleet_reports_schema, positions_schema, samples_schema, vehicles_schema,
+};
 
 use buffer::SampleBuilder;
 use files::{CommitState, FileEntry, FileList, Table};
+use fleet::FleetBuilder;
 
 /// Limits and tuning of a lake. Construct with `LakeOptions::default()` and change the fields
 /// you need.
@@ -110,9 +121,11 @@ impl LakeOptions {
 pub struct FlushStats {
     /// `vehicle_samples` rows written.
     pub rows: u64,
+    /// `fleet_reports` rows written.
+    pub fleet_rows: u64,
     /// `positions` rows written.
     pub position_rows: u64,
-    /// Parquet files written (both tables, every day partition).
+    /// Parquet files written (every table, every day partition).
     pub files: u64,
     /// Bytes of those files.
     pub bytes: u64,
@@ -123,25 +136,47 @@ pub struct FlushStats {
     pub duration: Duration,
 }
 
-/// A sealed in-memory batch with the `positions` rows derived from it.
+/// The files one flush wrote, per table.
+type NewFiles = Vec<(Table, Vec<FileEntry>)>;
+
+/// Sealed in-memory batches of the rows inserted together (either may be empty) with the
+/// `positions` rows derived from both.
 #[derive(Debug, Clone)]
 struct Sealed {
     samples: RecordBatch,
+    fleet: RecordBatch,
     positions: RecordBatch,
     bytes: u64,
     oldest_received: i64,
+}
+
+impl Sealed {
+    fn batch(&self, table: Table) -> &RecordBatch {
+        match table {
+            Table::Samples => &self.samples,
+            Table::Fleet => &self.fleet,
+            Table::Positions => &self.positions,
+        }
+    }
+
+    /// Rows of the tables that are inserted (positions are derived, not counted).
+    fn rows(&self) -> u64 {
+        (self.samples.num_rows() + self.fleet.num_rows()) as u64
+    }
 }
 
 /// Everything behind the lake's lock. Queries copy out `Arc`s and let go at once.
 #[derive(Debug)]
 struct State {
     active: SampleBuilder,
+    active_fleet: FleetBuilder,
     sealed: Vec<Sealed>,
     /// Totals over `sealed`, kept up to date so that an insert need not walk the list.
     sealed_bytes: u64,
     sealed_rows: u64,
     sealed_oldest_received: i64,
     sample_files: FileList,
+    fleet_files: FileList,
     position_files: FileList,
     commit: CommitState,
     applied_lsn: u64,
@@ -155,8 +190,10 @@ struct State {
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
     pub(crate) sample_files: FileList,
+    pub(crate) fleet_files: FileList,
     pub(crate) position_files: FileList,
     pub(crate) sample_batches: Vec<RecordBatch>,
+    pub(crate) fleet_batches: Vec<RecordBatch>,
     pub(crate) position_batches: Vec<RecordBatch>,
 }
 
@@ -250,7 +287,9 @@ impl Lake {
             }
             lists.push(Arc::new(found));
         }
+        // `lists` follows `Table::ALL`: samples, fleet reports, positions.
         let position_files = lists.pop().unwrap_or_default();
+        let fleet_files = lists.pop().unwrap_or_default();
         let sample_files = lists.pop().unwrap_or_default();
         let threads = if options.query_threads == 0 {
             std::thread::available_parallelism().map_or(2, usize::from)
@@ -267,11 +306,13 @@ impl Lake {
         Ok(Lake {
             state: Mutex::new(State {
                 active: SampleBuilder::new(options.batch_rows, 0, 0),
+                active_fleet: FleetBuilder::new(0),
                 sealed: Vec::new(),
                 sealed_bytes: 0,
                 sealed_rows: 0,
                 sealed_oldest_received: i64::MAX,
                 sample_files,
+                fleet_files,
                 position_files,
                 commit,
                 applied_lsn: commit.flushed_lsn,
@@ -299,20 +340,38 @@ impl Lake {
         self.read_only
     }
 
-    /// Buffers the rows of the WAL record `lsn`; they are queryable when this returns.
+    /// Buffers the `vehicle_samples` rows of the WAL record `lsn`: [`Lake::insert_rows`] for a
+    /// record without fleet reports.
+    pub fn insert(&self, lsn: u64, rows: &[VehicleSample]) -> Result<bool, LakeError> {
+        self.insert_rows(lsn, rows, &[])
+    }
+
+    /// Buffers the rows of the WAL record `lsn` (samples and fleet reports; their `positions`
+    /// rows follow); they are queryable when this returns.
     ///
     /// Call it once per WAL record, in LSN order, with all the record's rows (possibly none: the
     /// LSN still counts as applied). A record at or below [`Lake::applied_lsn`] is a replay of
     /// one already applied (after a restart, the lake starts at the LSN of its last flush) and is
     /// ignored: the result is `false`.
-    pub fn insert(&self, lsn: u64, rows: &[VehicleSample]) -> Result<bool, LakeError> {
+    pub fn insert_rows(
+        &self,
+        lsn: u64,
+        samples: &[VehicleSample],
+        reports: &[FleetReport],
+    ) -> Result<bool, LakeError> {
         let mut state = self.lock();
         if lsn <= state.applied_lsn {
             return Ok(false);
         }
-        for row in rows {
+        for row in samples {
             state.active.append(row);
             if state.active.rows() >= self.options.batch_rows {
+                self.seal(&mut state)?;
+            }
+        }
+        for report in reports {
+            state.active_fleet.append(report);
+            if state.active_fleet.rows() >= self.options.batch_rows {
                 self.seal(&mut state)?;
             }
         }
@@ -353,42 +412,62 @@ impl Lake {
         oldest != i64::MAX && now.as_micros().saturating_sub(oldest) >= interval
     }
 
-    /// Seals the active builder into a batch (with its `positions` rows).
+    /// Seals both active builders into batches (with their `positions` rows).
     fn seal(&self, state: &mut State) -> Result<(), LakeError> {
-        if state.active.rows() == 0 {
+        if state.active.rows() == 0 && state.active_fleet.rows() == 0 {
             return Ok(());
         }
-        let oldest_received = state.active.oldest_received().unwrap_or(i64::MAX);
-        let next = state.active.successor(self.options.batch_rows);
-        let mut full = std::mem::replace(&mut state.active, next);
-        let samples = full.finish()?;
-        let positions = buffer::positions_of(&samples)?;
-        let bytes = (samples.get_array_memory_size() + positions.get_array_memory_size()) as u64;
-        state.sealed_bytes += bytes;
-        state.sealed_rows += samples.num_rows() as u64;
-        state.sealed_oldest_received = state.sealed_oldest_received.min(oldest_received);
-        state.sealed.push(Sealed {
+        let oldest_received = oldest(
+            state.active.oldest_received(),
+            state.active_fleet.oldest_received(),
+        )
+        .unwrap_or(i64::MAX);
+        let samples = if state.active.rows() > 0 {
+            let next = state.active.successor(self.options.batch_rows);
+            std::mem::replace(&mut state.active, next).finish()?
+        } else {
+            RecordBatch::new_empty(schema::samples_schema())
+        };
+        let fleet = if state.active_fleet.rows() > 0 {
+            // Fleet reports are rarer than samples in most records: the builder grows as
+            // needed instead of reserving a whole batch up front.
+            std::mem::replace(&mut state.active_fleet, FleetBuilder::new(0)).finish()?
+        } else {
+            RecordBatch::new_empty(schema::fleet_reports_schema())
+        };
+        let positions = positions_of(&samples, &fleet)?;
+        let bytes = (samples.get_array_memory_size()
+            + fleet.get_array_memory_size()
+            + positions.get_array_memory_size()) as u64;
+        let sealed = Sealed {
             samples,
+            fleet,
             positions,
             bytes,
             oldest_received,
-        });
+        };
+        state.sealed_bytes += bytes;
+        state.sealed_rows += sealed.rows();
+        state.sealed_oldest_received = state.sealed_oldest_received.min(oldest_received);
+        state.sealed.push(sealed);
         Ok(())
     }
 
     fn publish_gauges(&self, state: &State) {
-        let oldest = state
-            .active
-            .oldest_received()
-            .map_or(state.sealed_oldest_received, |o| {
-                o.min(state.sealed_oldest_received)
-            });
+        let oldest = oldest(
+            state.active.oldest_received(),
+            state.active_fleet.oldest_received(),
+        )
+        .map_or(state.sealed_oldest_received, |o| {
+            o.min(state.sealed_oldest_received)
+        });
         self.buffered_bytes.store(
-            state.sealed_bytes + state.active.estimated_bytes() as u64,
+            state.sealed_bytes
+                + (state.active.estimated_bytes() + state.active_fleet.estimated_bytes()) as u64,
             Ordering::Release,
         );
         self.buffered_rows.store(
-            state.sealed_rows + state.active.rows() as u64,
+            state.sealed_rows + (state.active.rows() + state.active_fleet.rows()) as u64,
             Ordering::Release,
         );
         self.oldest_received.store(oldest, Ordering::Release);
@@ -403,10 +482,18 @@ impl Lake {
     /// The files and buffered batches as of now, for a query.
     pub(crate) fn snapshot(&self) -> Result<Snapshot, LakeError> {
         let state = self.lock();
-        let mut sample_batches: Vec<RecordBatch> =
-            state.sealed.iter().map(|s| s.samples.clone()).collect();
-        let mut position_batches: Vec<RecordBatch> =
-            state.sealed.iter().map(|s| s.positions.clone()).collect();
+        let sealed = |table: Table| -> Vec<RecordBatch> {
+            state
+                .sealed
+                .iter()
+                .map(|s| s.batch(table))
+                .filter(|b| b.num_rows() > 0)
+                .cloned()
+                .collect()
+        };
+        let mut sample_batches = sealed(Table::Samples);
+        let mut fleet_batches = sealed(Table::Fleet);
+        let mut position_batches = sealed(Table::Positions);
         // Rows inserted since the last seal must be visible too: a copy of them (at most one
         // batch) keeps the builders growing undisturbed.
         if state.active.rows() > 0 {
@@ -414,20 +501,29 @@ impl Lake {
             position_batches.push(buffer::positions_of(&active)?);
             sample_batches.push(active);
         }
+        if state.active_fleet.rows() > 0 {
+            let active = state.active_fleet.snapshot()?;
+            position_batches.push(fleet::positions_of(&active)?);
+            fleet_batches.push(active);
+        }
+        position_batches.retain(|b| b.num_rows() > 0);
         Ok(Snapshot {
             sample_files: Arc::clone(&state.sample_files),
+            fleet_files: Arc::clone(&state.fleet_files),
             position_files: Arc::clone(&state.position_files),
             sample_batches,
+            fleet_batches,
             position_batches,
         })
     }
 
-    /// Parquet files currently part of the lake (both tables), for tests and tools.
+    /// Parquet files currently part of the lake (every table), for tests and tools.
     pub fn file_paths(&self) -> Vec<PathBuf> {
         let state = self.lock();
         state
             .sample_files
             .iter()
+            .chain(state.fleet_files.iter())
             .chain(state.position_files.iter())
             .map(|f| f.path.clone())
             .collect()
@@ -458,18 +554,16 @@ impl Lake {
             .maintenance
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let (batches, sealed_count, lsn, commit) = {
+        let (sealed, lsn, commit) = {
             let mut state = self.lock();
             if let Some(reason) = &state.failed {
                 return Err(LakeError::Failed(reason.clone()));
             }
             self.seal(&mut state)?;
             self.publish_gauges(&state);
-            let batches: Vec<RecordBatch> =
-                state.sealed.iter().map(|s| s.samples.clone()).collect();
-            (batches, state.sealed.len(), state.applied_lsn, state.commit)
+            (state.sealed.clone(), state.applied_lsn, state.commit)
         };
-        if batches.is_empty() {
+        if sealed.is_empty() {
             if lsn > commit.flushed_lsn {
                 // Records without rows still move the LSN on; remembering it keeps a replay
                 // after a restart from re-inserting anything, and lets the WAL be truncated.
@@ -489,8 +583,8 @@ impl Lake {
 
         let seq = commit.last_seq + 1;
         let mut created = Vec::new();
-        let written = self.write_flush(&batches, seq, lsn, &mut created);
-        let (new_samples, new_positions, mut stats) = match written {
+        let written = self.write_flush(&sealed, seq, lsn, &mut created);
+        let (new_files, mut stats) = match written {
             Ok(written) => written,
             Err(error) => {
                 // Files of this sequence would look committed after the next flush commits a
@@ -515,25 +609,25 @@ impl Lake {
         }
         {
             let mut state = self.lock();
-            state.sealed.drain(..sealed_count);
+            state.sealed.drain(..sealed.len());
             state.sealed_bytes = state.sealed.iter().map(|s| s.bytes).sum();
-            state.sealed_rows = state
-                .sealed
-                .iter()
-                .map(|s| s.samples.num_rows() as u64)
-                .sum();
+            state.sealed_rows = state.sealed.iter().map(Sealed::rows).sum();
             state.sealed_oldest_received = state
                 .sealed
                 .iter()
                 .map(|s| s.oldest_received)
                 .min()
                 .unwrap_or(i64::MAX);
-            let mut samples = state.sample_files.as_ref().clone();
-            samples.extend(new_samples);
-            state.sample_files = Arc::new(samples);
-            let mut positions = state.position_files.as_ref().clone();
-            positions.extend(new_positions);
-            state.position_files = Arc::new(positions);
+            for (table, entries) in new_files {
+                let list = match table {
+                    Table::Samples => &mut state.sample_files,
+                    Table::Fleet => &mut state.fleet_files,
+                    Table::Positions => &mut state.position_files,
+                };
+                let mut files = list.as_ref().clone();
+                files.extend(entries);
+                *list = Arc::new(files);
+            }
             state.commit = next;
             self.publish_gauges(&state);
         }
@@ -542,77 +636,27 @@ impl Lake {
         Ok(stats)
     }
 
-    /// Sorts the snapshot by (day, entity, time) and writes one file per table and day.
+    /// Writes every table's sealed rows, one file per table and day, all under flush `seq`.
     fn write_flush(
         &self,
-        batches: &[RecordBatch],
+        sealed: &[Sealed],
         seq: u64,
         lsn: u64,
         created: &mut Vec<PathBuf>,
-    ) -> Result<(Vec<FileEntry>, Vec<FileEntry>, FlushStats), LakeError> {
-        // Only the sort keys are concatenated; the rows are gathered from the batches once, in
-        // sorted order, without first copying everything into one batch.
-        let column = |i: usize| -> Vec<&dyn Array> {
-            batches.iter().map(|b| b.column(i).as_ref()).collect()
-        };
-        let vins = concat(&column(schema::col::VIN))?;
-        let ts = concat(&column(schema::col::TS))?;
-        let days: Int64Array = ts
-            .as_primitive_opt::<TimestampMicrosecondType>()
-            .ok_or_else(|| LakeError::Corrupt("ts is not a microsecond timestamp".into()))?
-            .unary(files::day_of);
-        let indices = lexsort_to_indices(
-            &[
-                SortColumn {
-                    values: Arc::new(days.clone()),
-                    options: None,
-                },
-                SortColumn {
-                    values: vins,
-                    options: None,
-                },
-                SortColumn {
-                    values: ts,
-                    options: None,
-                },
-            ],
-            None,
-        )?;
-        let mut origin = Vec::with_capacity(days.len());
-        for (b, batch) in batches.iter().enumerate() {
-            origin.extend((0..batch.num_rows()).map(|r| (b, r)));
-        }
-        let gather: Vec<(usize, usize)> = indices
-            .values()
-            .iter()
-            .map(|&i| origin[i as usize])
-            .collect();
-        drop(origin);
-        let sorted = interleave_record_batch(&batches.iter().collect::<Vec<_>>(), &gather)?;
-        drop(gather);
-        let sorted_days: Vec<i64> = indices
-            .values()
-            .iter()
-            .map(|&i| days.value(i as usize))
-            .collect();
-
-        let mut sample_files = Vec::new();
-        let mut position_files = Vec::new();
+    ) -> Result<(NewFiles, FlushStats), LakeError> {
         let mut stats = FlushStats::default();
-        let mut start = 0;
-        while start < sorted_days.len() {
-            let day = sorted_days[start];
-            let end = start
-                + sorted_days[start..]
-                    .iter()
-                    .take_while(|&&d| d == day)
-                    .count();
-            let slice = sorted.slice(start, end - start);
-            let positions = buffer::positions_of(&slice)?;
-            for (table, batch) in [(Table::Samples, &slice), (Table::Positions, &positions)] {
-                if batch.num_rows() == 0 {
-                    continue;
-                }
+        let mut written = Vec::new();
+        for table in Table::ALL {
+            let batches: Vec<&RecordBatch> = sealed
+                .iter()
+                .map(|s| s.batch(table))
+                .filter(|b| b.num_rows() > 0)
+                .collect();
+            if batches.is_empty() {
+                continue;
+            }
+            let mut entries = Vec::new();
+            for (day, batch) in sorted_days(table, &batches)? {
                 let props = files::writer_properties(
                     table,
                     self.options.row_group_rows,
@@ -620,26 +664,22 @@ impl Lake {
                     seq,
                     lsn,
                 )?;
-                let entry = files::write_file(&self.dir, table, day, seq, batch, props, created)?;
+                let entry = files::write_file(&self.dir, table, day, seq, &batch, props, created)?;
                 stats.files += 1;
                 stats.bytes += entry.size;
                 match table {
-                    Table::Samples => {
-                        stats.rows += entry.rows;
-                        sample_files.push(entry);
-                    }
-                    Table::Positions => {
-                        stats.position_rows += entry.rows;
-                        position_files.push(entry);
-                    }
+                    Table::Samples => stats.rows += entry.rows,
+                    Table::Fleet => stats.fleet_rows += entry.rows,
+                    Table::Positions => stats.position_rows += entry.rows,
                 }
+                entries.push(entry);
             }
-            start = end;
+            written.push((table, entries));
         }
-        Ok((sample_files, position_files, stats))
+        Ok((written, stats))
     }
 
-    /// Deletes every day partition (of both tables) that lies entirely before
+    /// Deletes every day partition (of every table) that lies entirely before
     /// `now - retention_days`; returns how many partition directories went. `retention_days == 0`
     /// keeps everything.
     ///
@@ -664,6 +704,7 @@ impl Lake {
                 Arc::new(list.iter().filter(|f| !expired(f.day)).cloned().collect())
             };
             state.sample_files = keep(&state.sample_files);
+            state.fleet_files = keep(&state.fleet_files);
             state.position_files = keep(&state.position_files);
         }
         let mut removed = 0;
@@ -684,4 +725,93 @@ impl Lake {
     pub(crate) fn options(&self) -> &LakeOptions {
         &self.options
     }
+}
+
+/// The older of two optional `received_at` minimums.
+fn oldest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The `positions` rows of a sealed pair of batches: located samples, then located fleet reports.
+fn positions_of(samples: &RecordBatch, fleet: &RecordBatch) -> Result<RecordBatch, LakeError> {
+    let from_samples = buffer::positions_of(samples)?;
+    if fleet.num_rows() == 0 {
+        return Ok(from_samples);
+    }
+    let from_fleet = fleet::positions_of(fleet)?;
+    if from_samples.num_rows() == 0 {
+        return Ok(from_fleet);
+    }
+    Ok(arrow::compute::concat_batches(
+        &schema::positions_schema(),
+        [&from_samples, &from_fleet],
+    )?)
+}
+
+/// A table's rows sorted by (Beijing day of `ts`, entity, `ts`), one batch per day.
+fn sorted_days(
+    table: Table,
+    batches: &[&RecordBatch],
+) -> Result<Vec<(i64, RecordBatch)>, LakeError> {
+    let (key_idx, ts_idx) = table.sort_columns();
+    // Only the sort keys are concatenated; the rows are gathered from the batches once, in
+    // sorted order, without first copying everything into one batch.
+    let column =
+        |i: usize| -> Vec<&dyn Array> { batches.iter().map(|b| b.column(i).as_ref()).collect() };
+    let keys = concat(&column(key_idx))?;
+    let ts = concat(&column(ts_idx))?;
+    let days: Int64Array = ts
+        .as_primitive_opt::<TimestampMicrosecondType>()
+        .ok_or_else(|| LakeError::Corrupt("ts is not a microsecond timestamp".into()))?
+        .unary(files::day_of);
+    let indices = lexsort_to_indices(
+        &[
+            SortColumn {
+                values: Arc::new(days.clone()),
+                options: None,
+            },
+            SortColumn {
+                values: keys,
+                options: None,
+            },
+            SortColumn {
+                values: ts,
+                options: None,
+            },
+        ],
+        None,
+    )?;
+    let mut origin = Vec::with_capacity(days.len());
+    for (b, batch) in batches.iter().enumerate() {
+        origin.extend((0..batch.num_rows()).map(|r| (b, r)));
+    }
+    let gather: Vec<(usize, usize)> = indices
+        .values()
+        .iter()
+        .map(|&i| origin[i as usize])
+        .collect();
+    drop(origin);
+    let sorted = interleave_record_batch(batches, &gather)?;
+    drop(gather);
+    let sorted_days: Vec<i64> = indices
+        .values()
+        .iter()
+        .map(|&i| days.value(i as usize))
+        .collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < sorted_days.len() {
+        let day = sorted_days[start];
+        let end = start
+            + sorted_days[start..]
+                .iter()
+                .take_while(|&&d| d == day)
+                .count();
+        out.push((day, sorted.slice(start, end - start)));
+        start = end;
+    }
+    Ok(out)
 }

@@ -1,5 +1,6 @@
 //! Queries: the DataFusion table that unions a table's Parquet files with its in-memory batches,
-//! read-only SQL over the three tables, and the typed helpers the API uses.
+//! read-only SQL over every table, and the typed helpers the API uses (history, tracks, latest
+//! state, the timeline trips and mileage are computed from, the vehicles active in a period).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use super::files::{FileEntry, FileList, Table};
 use super::rows::{self, TrackPoint};
 use super::schema::{self, TZ};
 use super::{Lake, LakeError, Snapshot};
+use crate::drive;
 
 /// Latest samples closer together than this are fetched with one time-range query.
 const LATEST_GAP_MICROS: i64 = 5 * 60 * 1_000_000;
@@ -220,7 +222,7 @@ fn alarms_table(alarms: &[Alarm]) -> Result<MemTable, LakeError> {
     )?)
 }
 
-fn ts_lit(ts: Timestamp) -> Expr {
+pub(super) fn ts_lit(ts: Timestamp) -> Expr {
     lit(ScalarValue::TimestampMicrosecond(
         Some(ts.as_micros()),
         Some(TZ.into()),
@@ -229,7 +231,7 @@ fn ts_lit(ts: Timestamp) -> Expr {
 
 impl Lake {
     /// A DataFusion session over a snapshot, with `vehicles` when a registry is given.
-    fn session(
+    pub(super) fn session(
         &self,
         snapshot: Snapshot,
         registry: Option<&[VehicleInfo]>,
@@ -261,6 +263,15 @@ impl Lake {
             }),
         )?;
         ctx.register_table(
+            Table::Fleet.name(),
+            Arc::new(LakeTable {
+                table: Table::Fleet,
+                schema: schema::fleet_reports_schema(),
+                files: snapshot.fleet_files,
+                batches: snapshot.fleet_batches,
+            }),
+        )?;
+        ctx.register_table(
             Table::Positions.name(),
             Arc::new(LakeTable {
                 table: Table::Positions,
@@ -275,8 +286,8 @@ impl Lake {
         Ok(ctx)
     }
 
-    /// Runs one read-only SQL statement over `vehicle_samples`, `positions` (files and memory
-    /// together), `vehicles` (from `registry`) and `alarms` (from `alarms`).
+    /// Runs one read-only SQL statement over `vehicle_samples`, `fleet_reports`, `positions`
+    /// (files and memory together), `vehicles` (from `registry`) and `alarms` (from `alarms`).
     ///
     /// Anything but a query (DDL, DML, `COPY`, `SET`, transactions) is refused with
     /// [`LakeError::NotReadOnly`]; bad SQL gives [`LakeError::Query`] with DataFusion's message.
@@ -296,7 +307,7 @@ impl Lake {
         Ok(df.collect().await?)
     }
 
-    async fn table(&self, table: Table) -> Result<DataFrame, LakeError> {
+    pub(super) async fn table(&self, table: Table) -> Result<DataFrame, LakeError> {
         let ctx = self.session(self.snapshot()?, None)?;
         Ok(ctx.table(table.name()).await?)
     }
@@ -334,12 +345,23 @@ impl Lake {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<TrackPoint>, LakeError> {
+        self.track_of(&[vin], from, to).await
+    }
+
+    /// The positions of any of `entity_ids` (a vehicle's VIN and its terminal id: a terminal's
+    /// positions are keyed by its terminal id until the registry knows its VIN) with
+    /// `from <= ts < to`, oldest first.
+    pub async fn track_of(
+        &self,
+        entity_ids: &[&str],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<TrackPoint>, LakeError> {
         let df = self
             .table(Table::Positions)
             .await?
             .filter(
-                col("entity_id")
-                    .eq(lit(vin))
+                one_of("entity_id", entity_ids)
                     .and(col("ts").gt_eq(ts_lit(from)))
                     .and(col("ts").lt(ts_lit(to))),
             )?
@@ -423,9 +445,26 @@ impl Lake {
     }
 }
 
+/// `column = id` for one id, `column IN (ids)` for several (and never true for none).
+pub(super) fn one_of(column: &str, ids: &[&str]) -> Expr {
+    match ids {
+        [] => lit(false),
+        [id] => col(column).eq(lit(*id)),
+        _ => col(column).in_list(ids.iter().map(|id| lit(*id)).collect(), false),
+    }
+}
+
+/// Sorts points by time and keeps one per instant (a reissued copy of a report is the same
+/// moment).
+pub(super) fn by_time(mut points: Vec<drive::Point>) -> Vec<drive::Point> {
+    points.sort_by_key(|p| p.ts);
+    points.dedup_by_key(|p| p.ts);
+    points
+}
+
 /// Covers `points` with at most `LATEST_MAX_RANGES` inclusive ranges, split at the widest gaps
 /// (only gaps wider than `LATEST_GAP_MICROS`).
-fn time_ranges(mut points: Vec<i64>) -> Vec<(i64, i64)> {
+pub(super) fn time_ranges(mut points: Vec<i64>) -> Vec<(i64, i64)> {
     points.sort_unstable();
     points.dedup();
     let (Some(&first), Some(&last)) = (points.first(), points.last()) else {

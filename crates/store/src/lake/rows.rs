@@ -10,7 +10,10 @@ use model::{Motor, Timestamp, VehicleSample, Vin};
 use super::LakeError;
 
 /// The column `name` of `batch` as array type `A`, or an error naming what was found instead.
-fn column<'a, A: Array + 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a A, LakeError> {
+pub(crate) fn column<'a, A: Array + 'static>(
+    batch: &'a RecordBatch,
+    name: &str,
+) -> Result<&'a A, LakeError> {
     let array = batch
         .column_by_name(name)
         .ok_or_else(|| LakeError::Corrupt(format!("column {name} is missing")))?;

@@ -1,9 +1,9 @@
-//! The Arrow schemas of the lake's tables: `vehicle_samples`, `positions`, and the catalog's
-//! `vehicles` and `alarms` as SQL sees them.
+//! The Arrow schemas of the lake's tables: `vehicle_samples`, `fleet_reports`, `positions`, and
+//! the catalog's `vehicles` and `alarms` as SQL sees them.
 //!
 //! Column names and order are a contract (DESIGN.md §4): `vehicle_samples` has one column per field
-//! of `model::VehicleSample`, in field order, and external engines read the Parquet files with
-//! these names.
+//! of `model::VehicleSample` and `fleet_reports` one per field of `model::FleetReport`, in field
+//! order, and external engines read the Parquet files with these names.
 
 use std::sync::{Arc, LazyLock};
 
@@ -92,8 +92,45 @@ pub fn samples_schema() -> SchemaRef {
     Arc::clone(&SCHEMA)
 }
 
+/// Column positions of `fleet_reports`, in `fleet_reports_schema` order.
+pub(crate) mod fleet_col {
+    pub(crate) const TERMINAL_ID: usize = 0;
+    pub(crate) const TS: usize = 2;
+}
+
+/// `fleet_reports`: one row per JT/T 808 location report (0x0200, or one item of a 0x0704 batch).
+pub fn fleet_reports_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let ts = |name: &str| Field::new(name, timestamp_type(), false);
+        let num = |name: &str| Field::new(name, DataType::Float64, false);
+        let opt = |name: &str| Field::new(name, DataType::Float64, true);
+        Arc::new(Schema::new(vec![
+            Field::new("terminal_id", DataType::Utf8, false),
+            Field::new("vin", DataType::Utf8, true),
+            ts("ts"),
+            ts("received_at"),
+            Field::new("source", DataType::Utf8, false),
+            Field::new("reissue", DataType::Boolean, false),
+            num("lon"),
+            num("lat"),
+            num("speed_kmh"),
+            num("heading_deg"),
+            num("alt_m"),
+            Field::new("alarm_bits", DataType::UInt32, false),
+            Field::new("status_bits", DataType::UInt32, false),
+            Field::new("acc_on", DataType::Boolean, false),
+            Field::new("position_valid", DataType::Boolean, false),
+            opt("mileage_km"),
+            opt("fuel_l"),
+            opt("recorder_speed_kmh"),
+        ]))
+    });
+    Arc::clone(&SCHEMA)
+}
+
 /// `positions`: one row per located report of any protocol; derived from `vehicle_samples` for
-/// GB/T 32960, which has neither heading nor altitude.
+/// GB/T 32960 (which has neither heading nor altitude) and from the `fleet_reports` with a valid
+/// fix for JT/T 808. `entity_id` is the VIN, or the terminal id of a terminal whose VIN is unknown.
 pub fn positions_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         let num = |name: &str| Field::new(name, DataType::Float64, true);
@@ -169,5 +206,8 @@ mod tests {
         ] {
             assert_eq!(s.field(i).name(), name);
         }
+        let f = fleet_reports_schema();
+        assert_eq!(f.field(fleet_col::TERMINAL_ID).name(), "terminal_id");
+        assert_eq!(f.field(fleet_col::TS).name(), "ts");
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use model::{Motor, Timestamp, VehicleSample, Vin};
+use model::{FleetReport, Motor, Timestamp, VehicleSample, Vin};
 
 /// `2026-07-07T00:00:00+08:00`, midnight in Beijing: the first instant of that day's partition.
 pub fn day0() -> Timestamp {
@@ -80,6 +80,33 @@ pub fn sample(vin: &Vin, ts: Timestamp, i: u64) -> VehicleSample {
             },
         ],
         quality: 0,
+    }
+}
+
+/// A JT/T 808 location report of terminal `terminal` (phone number digits), with the VIN the
+/// registry knows for it, if any; `i` varies the values. The fix is valid, ignition on, and the
+/// optional items are present except `fuel_l` on odd `i`.
+pub fn fleet_report(terminal: &str, vin: Option<&str>, ts: Timestamp, i: u64) -> FleetReport {
+    let f = i as f64;
+    FleetReport {
+        terminal_id: terminal.to_owned(),
+        vin: vin.map(str::to_owned),
+        ts,
+        received_at: Timestamp::from_micros(ts.as_micros() + 800_000),
+        source: "jt808-2013".to_owned(),
+        reissue: false,
+        lon: 117.3 + (i % 500) as f64 / 10_000.0,
+        lat: 39.05 + (i % 500) as f64 / 10_000.0,
+        speed_kmh: 30.0 + (i % 40) as f64,
+        heading_deg: (i * 7 % 360) as f64,
+        alt_m: 5.0 + (i % 10) as f64,
+        alarm_bits: if i.is_multiple_of(11) { 1 << 1 } else { 0 },
+        status_bits: 0b11,
+        acc_on: true,
+        position_valid: true,
+        mileage_km: Some(45_000.0 + f / 10.0),
+        fuel_l: i.is_multiple_of(2).then_some(120.5 - f / 100.0),
+        recorder_speed_kmh: Some(30.0 + (i % 40) as f64),
     }
 }
 
