@@ -260,6 +260,12 @@ pub enum StreamEvent {
         org: Option<String>,
         sample: Arc<VehicleSample>,
     },
+    /// A live JT/T 808 location report (column names of `fleet_reports`), sent as a `sample`
+    /// event; its entity is the VIN when known, else the terminal id.
+    Fleet {
+        org: Option<String>,
+        report: Arc<model::FleetReport>,
+    },
     /// A change in an alarm's life; scoped by `notice.alarm.org`.
     Alarm(Arc<AlarmNotice>),
 }

@@ -9,7 +9,8 @@
 //! data: {AlarmNotice}
 //! ```
 //!
-//! with the sample in the shape of `state` in `/api/v1/vehicles`. An org principal receives only
+//! with the sample in the shape of `state` in `/api/v1/vehicles` (a `vehicle_samples` row for
+//! GB/T 32960 vehicles, a `fleet_reports` row for JT/T 808 ones; `source` tells them apart). An org principal receives only
 //! its own organisation's events. A comment line is sent every [`KEEP_ALIVE`] so that proxies do
 //! not close an idle stream.
 //!
@@ -141,6 +142,18 @@ impl Filter {
                     return None;
                 }
                 Event::default().event("sample").json_data(&**sample)
+            }
+            StreamEvent::Fleet { org, report } => {
+                // Either id names the vehicle: its VIN, or its terminal's phone number.
+                let entity = match (&self.entity, &report.vin) {
+                    (Some(e), _) if *e == report.terminal_id => e.as_str(),
+                    (_, Some(vin)) => vin.as_str(),
+                    (_, None) => report.terminal_id.as_str(),
+                };
+                if !self.passes(self.samples, entity, org.as_deref()) {
+                    return None;
+                }
+                Event::default().event("sample").json_data(&**report)
             }
         };
         rendered

@@ -1852,6 +1852,46 @@ async fn the_stream_sends_alarm_notices_and_samples() {
 }
 
 #[tokio::test]
+async fn fleet_reports_stream_as_samples_by_vin_or_terminal_id() {
+    let (backend, app) = setup();
+    let mut by_terminal = open_stream(
+        &app,
+        "/api/v1/stream?types=sample&entity=13800000001",
+        Some(ADMIN),
+    )
+    .await;
+    let mut by_vin = open_stream(
+        &app,
+        &format!("/api/v1/stream?types=sample&entity={VIN_B}"),
+        Some(ADMIN),
+    )
+    .await;
+    let mut other_org = open_stream(&app, "/api/v1/stream", Some(ORG_A)).await;
+    let fleet = |terminal: &str, vin: Option<&str>| StreamEvent::Fleet {
+        org: Some("fleet-b".to_owned()),
+        report: Arc::new(fleet_report(terminal, vin, NOW_SECS)),
+    };
+    backend.publish(fleet("13800000001", Some(VIN_B)));
+    backend.publish(fleet("13800000002", None));
+    backend.publish(alarm_event(9, backend.alarm_by_id(1)));
+
+    let e = by_terminal.next().await;
+    assert_eq!(e.event.as_deref(), Some("sample"));
+    assert_eq!(
+        (e.json()["terminal_id"].clone(), e.json()["vin"].clone()),
+        (json!("13800000001"), json!(VIN_B))
+    );
+    let e = by_vin.next().await;
+    assert_eq!(e.json()["terminal_id"], "13800000001");
+    // Carmaker A's stream sees neither of fleet B's reports, only its own alarm.
+    let e = other_org.next().await;
+    assert_eq!(
+        (e.event.as_deref(), e.id.as_deref()),
+        (Some("alarm"), Some("9"))
+    );
+}
+
+#[tokio::test]
 async fn the_stream_filters_by_type_and_entity() {
     let (backend, app) = setup();
     let mut alarms_only = open_stream(&app, "/api/v1/stream?types=alarm", Some(ADMIN)).await;

@@ -186,6 +186,15 @@ impl Applier {
             self.lake.insert_rows(d.lsn, &d.samples, &d.reports)?;
         }
         if self.stream.receiver_count() > 0 {
+            for r in decoded.iter().flat_map(|d| &d.reports) {
+                if !r.reissue {
+                    let org = self.org_of(r.vin.as_deref().unwrap_or(&r.terminal_id), None);
+                    let _ = self.stream.send(StreamEvent::Fleet {
+                        org,
+                        report: Arc::new(r.clone()),
+                    });
+                }
+            }
             for d in decoded {
                 for s in d.samples {
                     if !s.reissue {
