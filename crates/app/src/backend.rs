@@ -39,6 +39,22 @@ fn state_of(latest: Latest) -> VehicleState {
 }
 
 impl PlatformBackend {
+    /// What trips and mileage are computed from: the rows of every id the vehicle goes by.
+    async fn drive_data(
+        &self,
+        id: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<store::lake::DriveData, BackendError> {
+        let ids = self.ids_of(id);
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        self.0
+            .lake
+            .drive_data(&ids, from, to)
+            .await
+            .map_err(lake_error)
+    }
+
     fn registry(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, VehicleInfo>> {
         self.0
             .registry
@@ -299,14 +315,7 @@ impl Backend for PlatformBackend {
         to: Timestamp,
     ) -> BoxFuture<'_, Result<Drive<Trip>, BackendError>> {
         Box::pin(async move {
-            let ids = self.ids_of(&id);
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            let data = self
-                .0
-                .lake
-                .drive_data(&ids, from, to)
-                .await
-                .map_err(lake_error)?;
+            let data = self.drive_data(&id, from, to).await?;
             let end = |ts: Timestamp, at: Option<(f64, f64)>| TripEnd {
                 ts,
                 lon: at.map(|p| p.0),
@@ -340,14 +349,7 @@ impl Backend for PlatformBackend {
         to: Timestamp,
     ) -> BoxFuture<'_, Result<Drive<DayMileage>, BackendError>> {
         Box::pin(async move {
-            let ids = self.ids_of(&id);
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            let data = self
-                .0
-                .lake
-                .drive_data(&ids, from, to)
-                .await
-                .map_err(lake_error)?;
+            let data = self.drive_data(&id, from, to).await?;
             let items = data
                 .daily_mileage(from, to)
                 .into_iter()
