@@ -298,6 +298,7 @@ impl Applier {
                     tracing::error!(lsn, error = %e, "a stored JT/T 808 message no longer decodes; skipped");
                 }
             },
+            SourceProtocol::Tcec | SourceProtocol::Ocpp => {}
         }
         Decoded {
             lsn,
@@ -399,7 +400,7 @@ pub(crate) fn samples_of(record: &IngestRecord) -> Vec<VehicleSample> {
             }
             _ => Vec::new(),
         },
-        SourceProtocol::Jt808 => Vec::new(),
+        SourceProtocol::Jt808 | SourceProtocol::Tcec | SourceProtocol::Ocpp => Vec::new(),
     }
 }
 
@@ -410,7 +411,7 @@ pub(crate) fn reports_of(record: &IngestRecord) -> Vec<FleetReport> {
         SourceProtocol::Jt808 => proto_jt808::decode_stored(&record.payload)
             .map(|f| proto_jt808::to_reports(&f, record.received_at))
             .unwrap_or_default(),
-        SourceProtocol::Gbt32960 => Vec::new(),
+        SourceProtocol::Gbt32960 | SourceProtocol::Tcec | SourceProtocol::Ocpp => Vec::new(),
     }
 }
 

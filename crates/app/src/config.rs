@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
-/// The whole configuration. Sections of protocols this build does not serve yet (`ocpp`, `tcec`,
-/// `sites`) are accepted and ignored, so one file serves every version.
+/// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
+#[allow(dead_code, reason = "charging sections being wired (issue 6)")]
 pub(crate) struct Config {
     #[serde(default = "default_data_dir")]
     pub(crate) data_dir: PathBuf,
@@ -26,6 +26,13 @@ pub(crate) struct Config {
     pub(crate) rules: rules::RulesConfig,
     #[serde(default)]
     pub(crate) notify: Notify,
+    #[serde(default)]
+    pub(crate) ocpp: Ocpp,
+    #[serde(default)]
+    pub(crate) tcec: Tcec,
+    /// Orderly charging: sites with a power limit (`[[sites]]`).
+    #[serde(default)]
+    pub(crate) sites: Vec<Site>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -389,4 +396,143 @@ min_level = 3
                 .contains("lisen")
         );
     }
+}
+
+/// `[ocpp]`: the CSMS for the city's own chargers (OCPP-J 1.6 and 2.0.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "being wired (issue 6)")]
+pub(crate) struct Ocpp {
+    #[serde(default = "default_ocpp_listen")]
+    pub(crate) listen: String,
+    /// `registered` (default): only chargers listed in `[[ocpp.chargers]]` may connect, with their
+    /// password (security profile 1); `open`: any id may connect without a password.
+    /// (DESIGN.md's example names this key `chargers`, which TOML cannot hold beside the
+    /// `[[ocpp.chargers]]` list.)
+    #[serde(default = "default_ocpp_chargers")]
+    pub(crate) admission: TerminalPolicy,
+    #[serde(default)]
+    pub(crate) chargers: Vec<OcppCharger>,
+    /// Security profile 2: serve `wss://` with this certificate chain and key (PEM files).
+    #[serde(default)]
+    pub(crate) tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Seconds between heartbeats asked of chargers in the BootNotification answer.
+    #[serde(default = "default_heartbeat")]
+    pub(crate) heartbeat_interval_secs: u32,
+    /// Seconds the CSMS waits for a charger to answer one of its calls.
+    #[serde(default = "default_call_timeout")]
+    pub(crate) call_timeout_secs: u32,
+}
+
+fn default_ocpp_listen() -> String {
+    "0.0.0.0:9000".into()
+}
+fn default_ocpp_chargers() -> TerminalPolicy {
+    TerminalPolicy::Registered
+}
+fn default_heartbeat() -> u32 {
+    300
+}
+fn default_call_timeout() -> u32 {
+    30
+}
+
+impl Default for Ocpp {
+    fn default() -> Self {
+        Self {
+            listen: default_ocpp_listen(),
+            admission: default_ocpp_chargers(),
+            chargers: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            heartbeat_interval_secs: default_heartbeat(),
+            call_timeout_secs: default_call_timeout(),
+        }
+    }
+}
+
+/// `[[ocpp.chargers]]`: one charger the city runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "being wired (issue 6)")]
+pub(crate) struct OcppCharger {
+    pub(crate) id: String,
+    /// Basic-auth password (security profile 1 and 2).
+    #[serde(default)]
+    pub(crate) password: Option<String>,
+    /// The site (station) the charger belongs to; `[[sites]]` may give it a power limit.
+    #[serde(default)]
+    pub(crate) site: Option<String>,
+    /// Orderly charging: a higher priority gets its share first (default 0).
+    #[serde(default)]
+    pub(crate) priority: i32,
+}
+
+/// `[[sites]]`: a station or depot with a power limit shared among its OCPP chargers' sessions,
+/// and its time-of-use tariff.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "being wired (issue 6)")]
+pub(crate) struct Site {
+    pub(crate) id: String,
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    pub(crate) max_power_kw: f64,
+    #[serde(default)]
+    pub(crate) lon: Option<f64>,
+    #[serde(default)]
+    pub(crate) lat: Option<f64>,
+    #[serde(default)]
+    pub(crate) district: Option<String>,
+    /// Time-of-use periods (Beijing time), e.g. `{ from = "08:00", to = "11:00", price = 1.2,
+    /// max_power_kw = 40.0 }`: the price per kWh and, optionally, a lower limit in that period.
+    #[serde(default)]
+    pub(crate) tariff: Vec<TariffPeriod>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "being wired (issue 6)")]
+pub(crate) struct TariffPeriod {
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) price: f64,
+    #[serde(default)]
+    pub(crate) max_power_kw: Option<f64>,
+}
+
+/// `[tcec]`: charging operators' platforms connected over T/CEC 102.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "being wired (issue 6)")]
+pub(crate) struct Tcec {
+    /// This platform's own OperatorID (what it sends when it polls operators); default
+    /// `HAIHE0001`.
+    #[serde(default)]
+    pub(crate) operator_id: Option<String>,
+    #[serde(default)]
+    pub(crate) peers: Vec<TcecPeer>,
+    /// Seconds between polls of each operator (status; station info every 10th round).
+    #[serde(default)]
+    pub(crate) poll_interval_secs: Option<u64>,
+}
+
+/// `[[tcec.peers]]`: one operator platform with the secrets exchanged with it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "being wired (issue 6)")]
+pub(crate) struct TcecPeer {
+    pub(crate) operator_id: String,
+    pub(crate) operator_secret: String,
+    pub(crate) data_secret: String,
+    pub(crate) data_secret_iv: String,
+    pub(crate) sig_secret: String,
+    /// Where Haihe polls (`query_token`, `query_stations_info`, …); empty: push only.
+    #[serde(default)]
+    pub(crate) base_url: Option<String>,
+    /// The organisation whose tokens may see this operator's stations.
+    #[serde(default)]
+    pub(crate) org: Option<String>,
 }

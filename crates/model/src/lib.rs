@@ -5,6 +5,7 @@
 
 pub mod alarm;
 pub mod alarm_flags;
+mod charging;
 mod fleet;
 mod registry;
 mod sample;
@@ -12,6 +13,9 @@ mod time;
 mod vin;
 
 pub use alarm::{Alarm, AlarmChangeKind, AlarmNotice, AlarmState};
+pub use charging::{
+    Charger, ChargingEvent, ChargingSession, ConnectorState, ConnectorStatus, OCPP_OPERATOR, Station,
+};
 pub use fleet::FleetReport;
 pub use registry::VehicleInfo;
 pub use sample::{Motor, VehicleSample, quality};

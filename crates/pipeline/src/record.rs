@@ -15,6 +15,12 @@ pub enum SourceProtocol {
     /// Code 2: one complete message in `proto_jt808`'s stored form (a reassembled message of
     /// several frames is one record).
     Jt808,
+    /// Code 3: one T/CEC 102 message an operator pushed or answered, in `proto_tcec`'s stored
+    /// form (the decrypted JSON with the operator id and interface name).
+    Tcec,
+    /// Code 4: one OCPP-J call a charger made, in `proto_ocpp`'s stored form (the message text
+    /// with the charge point id, version and what the CSMS assigned in its answer).
+    Ocpp,
 }
 
 impl SourceProtocol {
@@ -22,6 +28,8 @@ impl SourceProtocol {
         match self {
             Self::Gbt32960 => 1,
             Self::Jt808 => 2,
+            Self::Tcec => 3,
+            Self::Ocpp => 4,
         }
     }
 
@@ -29,6 +37,8 @@ impl SourceProtocol {
         match c {
             1 => Some(Self::Gbt32960),
             2 => Some(Self::Jt808),
+            3 => Some(Self::Tcec),
+            4 => Some(Self::Ocpp),
             _ => None,
         }
     }
