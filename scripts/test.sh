@@ -14,6 +14,9 @@ if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >
 fi
 [ -x target/pyenv/bin/python3 ] || python3 -m venv target/pyenv
 target/pyenv/bin/python3 -m pip install --quiet pyarrow==26.0.1
+# The OCPP conformance tests drive the CSMS with the `ocpp` package (Mobility House), the most used
+# independent OCPP implementation, over `websockets`.
+target/pyenv/bin/python3 -m pip install --quiet ocpp==2.1.0 websockets==17.4
 export PATH="$PWD/target/pyenv/bin:$PATH"
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz@0.13.2
