@@ -8,7 +8,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use model::{Alarm, AlarmNotice, AlarmState, FleetReport, Timestamp, VehicleInfo, VehicleSample};
+use model::{
+    Alarm, AlarmNotice, AlarmState, Charger, ChargingSession, ConnectorState, ConnectorStatus,
+    FleetReport, Station, Timestamp, VehicleInfo, VehicleSample,
+};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -268,6 +271,54 @@ pub enum StreamEvent {
     },
     /// A change in an alarm's life; scoped by `notice.alarm.org`.
     Alarm(Arc<AlarmNotice>),
+    /// A charging connector changed state (a `connector_status` row); `org` is the operator's
+    /// organisation when configured.
+    Connector {
+        org: Option<String>,
+        status: Arc<model::ConnectorStatus>,
+    },
+}
+
+/// Filters of the charging endpoints. `org` is set from the principal for `Role::Org`: such a
+/// principal sees only the operators configured with its organisation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChargingFilter {
+    pub operator: Option<String>,
+    pub station: Option<String>,
+    pub district: Option<String>,
+    pub status: Option<ConnectorState>,
+    pub org: Option<String>,
+}
+
+/// One station of `GET /api/v1/stations`: the `stations` row, its organisation and how many of
+/// its connectors are in each state now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StationView {
+    #[serde(flatten)]
+    pub station: Station,
+    pub org: Option<String>,
+    pub updated_at: Timestamp,
+    /// State name → connectors in that state.
+    pub connector_states: std::collections::BTreeMap<String, usize>,
+}
+
+/// One connector of `GET /api/v1/connectors`: its latest state (a `connector_status` row, `ts`
+/// being when it was last reported) and the session in progress on it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectorView {
+    #[serde(flatten)]
+    pub status: ConnectorStatus,
+    pub session_id: Option<String>,
+}
+
+/// One charger of `GET /api/v1/chargers`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChargerView {
+    #[serde(flatten)]
+    pub charger: Charger,
+    pub first_seen: Timestamp,
+    /// OCPP chargers: connected to the CSMS now (`null` for T/CEC chargers).
+    pub connected: Option<bool>,
 }
 
 /// One point of a track.
@@ -401,6 +452,65 @@ pub trait Backend: Send + Sync + 'static {
     /// many.
     fn subscribe(&self) -> broadcast::Receiver<StreamEvent>;
 
+    /// Stations matching `filter` (operator, district, org), ordered by operator and station.
+    fn stations(&self, filter: &ChargingFilter) -> Result<Vec<StationView>, BackendError> {
+        let _ = filter;
+        Err(not_served())
+    }
+
+    /// The latest state of every connector matching `filter` (operator, station, status, org).
+    fn connectors(&self, filter: &ChargingFilter) -> Result<Vec<ConnectorView>, BackendError> {
+        let _ = filter;
+        Err(not_served())
+    }
+
+    /// Chargers matching `filter` (operator, station, org).
+    fn chargers(&self, filter: &ChargingFilter) -> Result<Vec<ChargerView>, BackendError> {
+        let _ = filter;
+        Err(not_served())
+    }
+
+    /// Sessions that ended in `[from, to)` matching `filter`, oldest first, at most `limit`.
+    fn charging_sessions(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        filter: ChargingFilter,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<ChargingSession>, BackendError>> {
+        let _ = (from, to, filter, limit);
+        Box::pin(async { Err(not_served()) })
+    }
+
+    /// `connector_status` rows (changes of state) with `from <= ts < to`, oldest first.
+    fn connector_changes(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        filter: ChargingFilter,
+    ) -> BoxFuture<'_, Result<Vec<ConnectorStatus>, BackendError>> {
+        let _ = (from, to, filter);
+        Box::pin(async { Err(not_served()) })
+    }
+
+    /// Orderly charging: each site's power limit now, its sessions' shares and its measured
+    /// power (`GET /api/v1/sites`).
+    fn sites(&self) -> Result<serde_json::Value, BackendError> {
+        Err(not_served())
+    }
+
+    /// Sends an OCPP call to a connected charger (`POST /api/v1/chargers/{id}/commands`) and
+    /// returns the charger's answer payload.
+    fn charger_command(
+        &self,
+        charger: String,
+        action: String,
+        payload: serde_json::Value,
+    ) -> BoxFuture<'_, Result<serde_json::Value, BackendError>> {
+        let _ = (charger, action, payload);
+        Box::pin(async { Err(not_served()) })
+    }
+
     /// The current time, for defaults such as "the last 24 hours" of `samples` and `track`.
     /// The API asks the backend instead of reading a clock so that the platform's `Clock` (and a
     /// test's fixed time) decides; the provided method reads the system clock.
@@ -410,6 +520,11 @@ pub trait Backend: Send + Sync + 'static {
             .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
         Timestamp::from_micros(micros)
     }
+}
+
+/// What a backend without the charging module answers.
+fn not_served() -> BackendError {
+    BackendError::Unavailable("charging data is not served by this backend".into())
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@
 //! listed (the plan's even when empty), then other categories found in the registry, then
 //! `null` for vehicles registered without one. `active_unregistered` counts vehicles and terminals
 //! that sent data but are not in the registry (absent for org principals: such vehicles have no
-//! owner). An org principal sees its own vehicles only. The charging KPIs of a later issue will
-//! be a `charging` key beside `fleet`.
+//! owner). An org principal sees its own vehicles only. `charging` counts chargers against the
+//! plan's 50 000 ([`charger_kpi`]); `null` when the backend has no charging module.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -33,7 +33,9 @@ use serde_json::{Value, json};
 
 use crate::Shared;
 use crate::auth::org_scope;
-use crate::backend::{CategoryCount, FleetCount, FleetCounts, Principal};
+use crate::backend::{
+    BackendError, CategoryCount, ChargerView, ChargingFilter, FleetCount, FleetCounts, Principal,
+};
 use crate::error::ApiError;
 use crate::params::{Params, max_range, time_range_with};
 use crate::registry::{CATEGORIES, is_new_energy};
@@ -180,7 +182,19 @@ pub(crate) async fn kpi(
     let (from, to) = time_range_with(&q.from, &q.to, backend.now(), KPI_DEFAULT_WINDOW_SECS)?;
     max_range((from, to), KPI_MAX_RANGE_DAYS, "a KPI period")?;
     let org = org_scope(&principal)?.map(str::to_owned);
-    let counts = backend.fleet_counts(from, to, org).await?;
+    let counts = backend.fleet_counts(from, to, org.clone()).await?;
+    let filter = ChargingFilter {
+        org,
+        ..ChargingFilter::default()
+    };
+    let b = backend.clone();
+    let charging = match tokio::task::spawn_blocking(move || b.chargers(&filter)).await {
+        Ok(Ok(chargers)) => charger_kpi(&chargers),
+        // A backend without the charging module: the fleet figures still stand.
+        Ok(Err(BackendError::Unavailable(_))) => Value::Null,
+        Ok(Err(e)) => return Err(e.into()),
+        Err(e) => return Err(ApiError::Internal(format!("charger count failed: {e}"))),
+    };
 
     // Known categories in their order (all of them, so the plan's targets always show), then
     // the others by name, then the uncategorised.
@@ -239,7 +253,50 @@ pub(crate) async fn kpi(
         "plan": PLAN,
         "fleet": fleet,
         "totals": totals,
+        "charging": charging,
     })))
+}
+
+/// The plan's charger goal.
+pub const CHARGER_TARGET: u64 = 50_000;
+/// The plan's years: chargers commissioned from the first day of the first to the last day of
+/// the last count toward [`CHARGER_TARGET`].
+pub const PLAN_YEARS: (u16, u16) = (2023, 2027);
+
+/// The `charging` key of the KPI: chargers commissioned in the plan's years against its goal.
+pub fn charger_kpi(chargers: &[ChargerView]) -> Value {
+    let mut by_year: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut in_plan, mut undated) = (0u64, 0u64);
+    for c in chargers {
+        let year = c
+            .charger
+            .commissioned
+            .as_deref()
+            .and_then(|d| d.get(..4))
+            .and_then(|y| y.parse::<u16>().ok());
+        match year {
+            Some(y) => {
+                *by_year.entry(y.to_string()).or_default() += 1;
+                if (PLAN_YEARS.0..=PLAN_YEARS.1).contains(&y) {
+                    in_plan += 1;
+                }
+            }
+            None => undated += 1,
+        }
+    }
+    json!({
+        "chargers": chargers.len(),
+        "commissioned_in_plan": in_plan,
+        "undated": undated,
+        "by_year": by_year,
+        "target": {
+            "chargers": CHARGER_TARGET,
+            "text": "at least 50 000 new charging facilities built by 2027",
+            "measured": "chargers (T/CEC equipment and OCPP charge points) whose commissioning \
+                date (T/CEC ProductionDate; an OCPP charger's first boot) falls in 2023–2027",
+            "progress": ((in_plan as f64 / CHARGER_TARGET as f64) * 10_000.0).round() / 10_000.0,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -315,5 +372,40 @@ mod tests {
             assert!(CATEGORIES.contains(&t.category), "{}", t.category);
             assert!(t.share.is_none_or(|s| (0.0..=1.0).contains(&s)));
         }
+    }
+
+    #[test]
+    fn chargers_commissioned_in_the_plan_years_count_toward_its_goal() {
+        let charger = |commissioned: Option<&str>| ChargerView {
+            charger: model::Charger {
+                operator_id: "OP1".into(),
+                station_id: "S1".into(),
+                equipment_id: "E".into(),
+                power_kw: Some(60.0),
+                connectors: vec!["C1".into()],
+                commissioned: commissioned.map(str::to_owned),
+                model: None,
+                source: "tcec".into(),
+            },
+            first_seen: model::Timestamp::from_secs(0),
+            connected: None,
+        };
+        let chargers = [
+            charger(Some("2022-12-31")),
+            charger(Some("2023-01-01")),
+            charger(Some("2025-06-30")),
+            charger(Some("2027-12-31")),
+            charger(Some("2028-01-01")),
+            charger(None),
+            charger(Some("garbage")),
+        ];
+        let k = charger_kpi(&chargers);
+        assert_eq!(k["chargers"], 7);
+        assert_eq!(k["commissioned_in_plan"], 3);
+        assert_eq!(k["undated"], 2);
+        assert_eq!(k["by_year"]["2022"], 1);
+        assert_eq!(k["by_year"]["2027"], 1);
+        assert_eq!(k["target"]["chargers"], 50_000);
+        assert_eq!(k["target"]["progress"], 0.0001);
     }
 }

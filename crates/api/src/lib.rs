@@ -1,6 +1,7 @@
 //! Haihe's HTTP API (axum): REST endpoints of DESIGN.md §5, SQL, alarms, the live event stream
-//! (server-sent events), metrics, bearer-token auth; and beyond §5, a vehicle's trips and daily
-//! mileage (`drive.rs`) and the fleet KPI (`kpi.rs`).
+//! (server-sent events), metrics, bearer-token auth, charging (`charging.rs`); and beyond §5, a
+//! vehicle's trips and daily mileage (`drive.rs`), the fleet KPI (`kpi.rs`), charging analytics
+//! (`charging_stats.rs`), orderly-charging sites and charger commands.
 //!
 //! `router(backend)` is the whole API as an `axum::Router`; the binary serves it (`serve`) and
 //! tests call it with `router(backend).oneshot(request)`. Everything platform-specific is behind
@@ -9,6 +10,8 @@
 mod alarms;
 mod auth;
 mod backend;
+mod charging;
+mod charging_stats;
 mod drive;
 mod error;
 mod history;
@@ -30,7 +33,12 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 
 pub use backend::*;
-pub use kpi::{PLAN, PLAN_TARGETS, PlanTarget, count_fleet};
+pub use charging_stats::{
+    ChargingRows, Completeness, GroupBy, GroupStats, charging_stats, completeness,
+};
+pub use kpi::{
+    CHARGER_TARGET, PLAN, PLAN_TARGETS, PLAN_YEARS, PlanTarget, charger_kpi, count_fleet,
+};
 pub use limits::Limits;
 pub use registry::{
     CATEGORIES, EntryIssue, FieldProblem, FieldWarning, NEW_ENERGY_POWERTRAINS, POWERTRAINS,
@@ -72,6 +80,20 @@ pub fn router_with(backend: Arc<dyn Backend>, limits: Limits) -> Router {
             "/api/v1/sql",
             post(sql::query).layer(DefaultBodyLimit::max(sql::SQL_BODY_LIMIT)),
         )
+        .route("/api/v1/stations", get(charging::stations))
+        .route("/api/v1/connectors", get(charging::connectors))
+        .route("/api/v1/chargers", get(charging::chargers))
+        .route(
+            "/api/v1/chargers/{id}/commands",
+            post(charging::command).layer(DefaultBodyLimit::max(charging::COMMAND_BODY_LIMIT)),
+        )
+        .route("/api/v1/charging-sessions", get(charging::sessions))
+        .route("/api/v1/charging/stats", get(charging::stats))
+        .route(
+            "/api/v1/charging/completeness",
+            get(charging::data_completeness),
+        )
+        .route("/api/v1/sites", get(charging::sites))
         .route("/api/v1/alarms", get(alarms::list))
         .route(
             "/api/v1/alarms/{id}/ack",

@@ -1,13 +1,16 @@
-//! `GET /api/v1/stream`: live samples and alarm changes as server-sent events.
+//! `GET /api/v1/stream`: live samples, alarm changes and connector changes as server-sent events.
 //!
-//! `?types=alarm,sample` chooses the kinds (both by default) and `?entity=ID` one vehicle or
-//! device. Each event is one of
+//! `?types=alarm,sample,connector` chooses the kinds (all by default) and `?entity=ID` one
+//! vehicle or device (a connector's entity is its connector id, or its charger's id). Each event
+//! is one of
 //!
 //! ```text
-//! event: alarm              event: sample              event: lagged
-//! id: {event_id}            data: {sample}             data: {"skipped": n}
+//! event: alarm              event: sample              event: connector      event: lagged
+//! id: {event_id}            data: {sample}             data: {status}        data: {"skipped": n}
 //! data: {AlarmNotice}
 //! ```
+//!
+//! where a connector event is a `connector_status` row (a change of state).
 //!
 //! with the sample in the shape of `state` in `/api/v1/vehicles` (a `vehicle_samples` row for
 //! GB/T 32960 vehicles, a `fleet_reports` row for JT/T 808 ones; `source` tells them apart). An org principal receives only
@@ -54,7 +57,7 @@ use crate::params::{Params, parse_entity, present};
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// The event kinds a client may ask for in `types`.
-const TYPES: [&str; 2] = ["alarm", "sample"];
+const TYPES: [&str; 3] = ["alarm", "sample", "connector"];
 
 /// The cap on open streams ([`crate::Limits::max_streams`]), shared by the stream route.
 #[derive(Debug, Clone)]
@@ -80,6 +83,7 @@ pub(crate) struct StreamQuery {
 struct Filter {
     alarms: bool,
     samples: bool,
+    connectors: bool,
     entity: Option<String>,
     /// `Some` for an org principal: only events of this organisation pass.
     org: Option<String>,
@@ -87,14 +91,15 @@ struct Filter {
 
 impl Filter {
     fn parse(q: &StreamQuery, principal: &Principal) -> Result<Self, ApiError> {
-        let (mut alarms, mut samples) = (false, false);
+        let (mut alarms, mut samples, mut connectors) = (false, false, false);
         match present(&q.types) {
-            None => (alarms, samples) = (true, true),
+            None => (alarms, samples, connectors) = (true, true, true),
             Some(types) => {
                 for t in types.split(',').map(str::trim).filter(|t| !t.is_empty()) {
                     match t {
                         "alarm" => alarms = true,
                         "sample" => samples = true,
+                        "connector" => connectors = true,
                         _ => {
                             return Err(ApiError::BadRequest(format!(
                                 "types: unknown event type {t:?}; expected a comma-separated \
@@ -104,14 +109,15 @@ impl Filter {
                         }
                     }
                 }
-                if !(alarms || samples) {
-                    (alarms, samples) = (true, true);
+                if !(alarms || samples || connectors) {
+                    (alarms, samples, connectors) = (true, true, true);
                 }
             }
         }
         Ok(Self {
             alarms,
             samples,
+            connectors,
             entity: parse_entity("entity", &q.entity)?,
             org: org_scope(principal)?.map(str::to_owned),
         })
@@ -154,6 +160,16 @@ impl Filter {
                     return None;
                 }
                 Event::default().event("sample").json_data(&**report)
+            }
+            StreamEvent::Connector { org, status } => {
+                let entity = match &self.entity {
+                    Some(e) if *e == status.equipment_id => e.as_str(),
+                    _ => status.connector_id.as_str(),
+                };
+                if !self.passes(self.connectors, entity, org.as_deref()) {
+                    return None;
+                }
+                Event::default().event("connector").json_data(&**status)
             }
         };
         rendered
