@@ -25,9 +25,14 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 mod alarms;
+mod charging;
 mod terminals;
 
 pub use alarms::{AckOutcome, AlarmChange, AlarmQuery, RULES_CURSOR, StateFilter};
+pub use charging::{
+    CHARGING_CURSOR, ChargerRecord, ChargingApplied, ChargingRecord, ConnectorRecord,
+    MAX_TCEC_TOKENS_PER_OPERATOR, OpenSession, StationRecord,
+};
 pub use terminals::{Terminal, TerminalRegistration};
 
 /// The catalog's file name inside the data directory.
@@ -109,6 +114,94 @@ const MIGRATIONS: &[&str] = &[
          plate         TEXT    NOT NULL,
          registered_at INTEGER NOT NULL
      );",
+    // 4: charging registry, connector state, open and finished sessions, the outputs of applied
+    // charging records (for exact replay), OCPP transaction ids and T/CEC tokens (see
+    // `charging.rs`).
+    "CREATE TABLE stations (
+         operator_id    TEXT    NOT NULL,
+         station_id     TEXT    NOT NULL,
+         name           TEXT    NOT NULL,
+         lon            REAL,
+         lat            REAL,
+         district       TEXT,
+         connectors     INTEGER NOT NULL,
+         rated_power_kw REAL    NOT NULL,
+         source         TEXT    NOT NULL,
+         org            TEXT,
+         updated_at     INTEGER NOT NULL,
+         PRIMARY KEY (operator_id, station_id)
+     );
+     CREATE INDEX stations_org ON stations (org);
+     CREATE TABLE chargers (
+         operator_id    TEXT    NOT NULL,
+         equipment_id   TEXT    NOT NULL,
+         station_id     TEXT    NOT NULL,
+         power_kw       REAL,
+         connectors     TEXT    NOT NULL,
+         commissioned   TEXT,
+         model          TEXT,
+         source         TEXT    NOT NULL,
+         first_seen     INTEGER NOT NULL,
+         updated_at     INTEGER NOT NULL,
+         PRIMARY KEY (operator_id, equipment_id)
+     );
+     CREATE TABLE connectors (
+         operator_id    TEXT    NOT NULL,
+         connector_id   TEXT    NOT NULL,
+         station_id     TEXT    NOT NULL,
+         equipment_id   TEXT    NOT NULL,
+         status         TEXT    NOT NULL,
+         raw_status     TEXT    NOT NULL,
+         source         TEXT    NOT NULL,
+         ts             INTEGER NOT NULL,
+         received_at    INTEGER NOT NULL,
+         power_kw       REAL,
+         soc_pct        REAL,
+         session_id     TEXT,
+         PRIMARY KEY (operator_id, connector_id)
+     );
+     CREATE INDEX connectors_status ON connectors (status);
+     CREATE TABLE charging_open (
+         operator_id    TEXT    NOT NULL,
+         session_id     TEXT    NOT NULL,
+         station_id     TEXT    NOT NULL,
+         equipment_id   TEXT    NOT NULL,
+         connector_id   TEXT    NOT NULL,
+         start_ts       INTEGER NOT NULL,
+         meter_start_wh REAL,
+         last_meter_wh  REAL,
+         id_tag         TEXT,
+         source         TEXT    NOT NULL,
+         PRIMARY KEY (operator_id, session_id)
+     );
+     CREATE INDEX charging_open_connector ON charging_open (operator_id, connector_id, start_ts);
+     CREATE TABLE charging_done (
+         operator_id    TEXT    NOT NULL,
+         session_id     TEXT    NOT NULL,
+         end_ts         INTEGER NOT NULL,
+         PRIMARY KEY (operator_id, session_id)
+     );
+     CREATE INDEX charging_done_end_ts ON charging_done (end_ts);
+     CREATE TABLE charging_out (
+         lsn            INTEGER NOT NULL,
+         seq            INTEGER NOT NULL,
+         kind           TEXT    NOT NULL,
+         json           TEXT    NOT NULL,
+         PRIMARY KEY (lsn, seq)
+     );
+     CREATE TABLE ocpp_transactions (
+         transaction_id INTEGER PRIMARY KEY AUTOINCREMENT,
+         charge_point   TEXT    NOT NULL,
+         connector_id   INTEGER NOT NULL,
+         id_tag         TEXT    NOT NULL,
+         created_at     INTEGER NOT NULL
+     );
+     CREATE TABLE tcec_tokens (
+         token_hash     BLOB PRIMARY KEY NOT NULL,
+         operator_id    TEXT    NOT NULL,
+         expires_at     INTEGER NOT NULL
+     );
+     CREATE INDEX tcec_tokens_operator ON tcec_tokens (operator_id, expires_at);",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -8,9 +8,11 @@
 //! DIR/vehicle_samples/date=2026-07-07/part-000000000042.parquet
 //! DIR/fleet_reports/date=2026-07-07/part-000000000042.parquet
 //! DIR/positions/date=2026-07-07/part-000000000042.parquet
+//! DIR/connector_status/date=2026-07-07/part-000000000042.parquet
+//! DIR/charging_sessions/date=2026-07-07/part-000000000042.parquet
 //! ```
 //!
-//! `date` is the Beijing (UTC+8) calendar day of `ts`. Every flush has a sequence number and
+//! `date` is the Beijing (UTC+8) calendar day of `ts` (of `end_ts` for `charging_sessions`). Every flush has a sequence number and
 //! writes at most one file per table and day, named by it. A flush becomes visible after a restart
 //! only when `_lake_state.json` names its sequence number: files of a later sequence are what a
 //! crash in the middle of a flush left behind, and `open` deletes them, like the `.tmp` files that
@@ -47,37 +49,62 @@ pub(crate) enum Table {
     Samples,
     Fleet,
     Positions,
+    Status,
+    Sessions,
 }
 
 impl Table {
-    pub(crate) const ALL: [Table; 3] = [Table::Samples, Table::Fleet, Table::Positions];
+    /// Every stored table; `Table::index` is the position in this list.
+    pub(crate) const ALL: [Table; 5] = [
+        Table::Samples,
+        Table::Fleet,
+        Table::Positions,
+        Table::Status,
+        Table::Sessions,
+    ];
+
+    /// The position of the table in [`Table::ALL`] (and in per-table arrays).
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Table::Samples => "vehicle_samples",
             Table::Fleet => "fleet_reports",
             Table::Positions => "positions",
+            Table::Status => "connector_status",
+            Table::Sessions => "charging_sessions",
         }
     }
 
-    /// The entity column: files are sorted by it, then by `ts`.
+    /// The entity column: files are sorted by it, then by the time column.
     pub(crate) fn key(self) -> &'static str {
         match self {
             Table::Samples => "vin",
             Table::Fleet => "terminal_id",
             Table::Positions => "entity_id",
+            Table::Status | Table::Sessions => "operator_id",
         }
     }
 
-    /// Indices of the entity column and of `ts` in the table's schema.
-    pub(crate) fn sort_columns(self) -> (usize, usize) {
+    /// The time column that decides a row's day partition and that files are sorted by.
+    pub(crate) fn ts(self) -> &'static str {
         match self {
-            Table::Samples => (super::schema::col::VIN, super::schema::col::TS),
-            Table::Fleet => (
-                super::schema::fleet_col::TERMINAL_ID,
-                super::schema::fleet_col::TS,
-            ),
+            Table::Sessions => "end_ts",
+            _ => "ts",
+        }
+    }
+
+    /// Indices of the entity column and of the time column in the table's schema.
+    pub(crate) fn sort_columns(self) -> (usize, usize) {
+        use super::schema::{col, fleet_col, session_col, status_col};
+        match self {
+            Table::Samples => (col::VIN, col::TS),
+            Table::Fleet => (fleet_col::TERMINAL_ID, fleet_col::TS),
             Table::Positions => (0, 1),
+            Table::Status => (status_col::OPERATOR_ID, status_col::TS),
+            Table::Sessions => (session_col::OPERATOR_ID, session_col::END_TS),
         }
     }
 }
@@ -136,7 +163,8 @@ pub(crate) struct FileEntry {
     pub(crate) seq: u64,
     pub(crate) size: u64,
     pub(crate) rows: u64,
-    /// Smallest and largest `ts` (microseconds), when the file has rows and statistics.
+    /// Smallest and largest time (`Table::ts`, microseconds), when the file has rows and
+    /// statistics.
     pub(crate) ts_range: Option<(i64, i64)>,
     /// Smallest and largest entity id (`vin` / `entity_id`).
     pub(crate) key_range: Option<(String, String)>,
@@ -291,7 +319,7 @@ fn describe(path: PathBuf, table: Table, day: i64, seq: u64) -> Result<FileEntry
     let schema = meta.file_metadata().schema_descr();
     let find =
         |name: &str| (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name);
-    let (ts_col, key_col) = (find("ts"), find(table.key()));
+    let (ts_col, key_col) = (find(table.ts()), find(table.key()));
     let mut ts_range: Option<(i64, i64)> = None;
     let mut key_range: Option<(String, String)> = None;
     let mut complete = (true, true);
@@ -425,7 +453,7 @@ pub(crate) fn write_file(
     sync_dir(&day_dir)?;
 
     let ts = batch
-        .column_by_name("ts")
+        .column_by_name(table.ts())
         .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>());
     let ts_range = ts.and_then(|ts| Some((arrow::compute::min(ts)?, arrow::compute::max(ts)?)));
     let key = batch
@@ -520,6 +548,13 @@ mod tests {
             "date=abcd-07-07",
         ] {
             assert_eq!(parse_day_dir(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn table_indices_follow_the_list() {
+        for (i, table) in Table::ALL.into_iter().enumerate() {
+            assert_eq!(table.index(), i, "{}", table.name());
         }
     }
 

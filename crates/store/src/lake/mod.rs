@@ -1,7 +1,8 @@
 //! The embedded mode's lake: recent rows buffered in memory as Arrow batches, older rows in
 //! Hive-partitioned Parquet files, and DataFusion SQL over both (DESIGN.md §3, §4).
 //!
-//! Rows arrive through [`Lake::insert_rows`] (or [`Lake::insert`] for samples only) in WAL order,
+//! Rows arrive through [`Lake::insert_all`] (or [`Lake::insert_rows`] / [`Lake::insert`] for
+//! the vehicle tables only) in WAL order,
 //! tagged with the LSN of the WAL record they came from, and are queryable at once. [`Lake::flush`] writes everything buffered to Parquet
 //! (one file per table and Beijing calendar day, sorted by entity then time) and reports the LSN
 //! up to which the WAL may now be truncated. The lake remembers that LSN across restarts, and
@@ -10,13 +11,16 @@
 //!
 //! Tables: `vehicle_samples` (one column per field of `model::VehicleSample`), `fleet_reports`
 //! (one column per field of `model::FleetReport`), `positions` (the samples that have a position
-//! and the fleet reports with a valid fix), and `vehicles` and `alarms` (from the catalog, passed
-//! in by the caller for each query). All three stored tables follow one flush, one commit and one
+//! and the fleet reports with a valid fix), `connector_status` and `charging_sessions` (one column
+//! per field of `model::ConnectorStatus` / `model::ChargingSession`), and `vehicles`, `alarms` and
+//! `stations` (from the catalog, passed in by the caller for each query). All five stored tables
+//! follow one flush, one commit and one
 //! replay rule: a flush writes every buffered row of every table under one sequence number, so a
 //! record's rows of different tables are always committed together. See `files.rs` for the layout
 //! on disk and the commit protocol.
 
 mod buffer;
+mod charging;
 mod error;
 mod files;
 mod fleet;
@@ -37,18 +41,21 @@ use arrow::array::{Array, AsArray, Int64Array, RecordBatch};
 use arrow::compute::{SortColumn, concat, interleave_record_batch, lexsort_to_indices};
 use arrow::datatypes::TimestampMicrosecondType;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use model::{FleetReport, Timestamp, VehicleSample};
+use model::{ChargingSession, ConnectorStatus, FleetReport, Timestamp, VehicleSample};
 
 pub use error::LakeError;
 pub use fleet::entity_id as fleet_entity_id;
 pub use fleet_query::DriveData;
 pub use json::{QueryRows, batches_to_json};
+pub use query::CatalogTables;
 pub use rows::TrackPoint;
 pub use schema::{
-    alarms_schema, fleet_reports_schema, positions_schema, samples_schema, vehicles_schema,
+    alarms_schema, charging_sessions_schema, connector_status_schema, fleet_reports_schema,
+    positions_schema, samples_schema, stations_schema, vehicles_schema,
 };
 
 use buffer::SampleBuilder;
+use charging::{SessionBuilder, StatusBuilder};
 use files::{CommitState, FileEntry, FileList, Table};
 use fleet::FleetBuilder;
 
@@ -125,6 +132,10 @@ pub struct FlushStats {
     pub fleet_rows: u64,
     /// `positions` rows written.
     pub position_rows: u64,
+    /// `connector_status` rows written.
+    pub status_rows: u64,
+    /// `charging_sessions` rows written.
+    pub session_rows: u64,
     /// Parquet files written (every table, every day partition).
     pub files: u64,
     /// Bytes of those files.
@@ -139,29 +150,40 @@ pub struct FlushStats {
 /// The files one flush wrote, per table.
 type NewFiles = Vec<(Table, Vec<FileEntry>)>;
 
-/// Sealed in-memory batches of the rows inserted together (either may be empty) with the
-/// `positions` rows derived from both.
+/// One value per stored table, indexed by [`Table::index`].
+type PerTable<T> = [T; Table::ALL.len()];
+
+/// The rows of one WAL record for [`Lake::insert_all`], one slice per inserted table (any may be
+/// empty).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LakeRows<'a> {
+    pub samples: &'a [VehicleSample],
+    pub reports: &'a [FleetReport],
+    pub statuses: &'a [ConnectorStatus],
+    pub sessions: &'a [ChargingSession],
+}
+
+/// Sealed in-memory batches of the rows inserted together (any may be empty), one per table,
+/// `positions` derived from the samples and fleet reports.
 #[derive(Debug, Clone)]
 struct Sealed {
-    samples: RecordBatch,
-    fleet: RecordBatch,
-    positions: RecordBatch,
+    batches: PerTable<RecordBatch>,
     bytes: u64,
     oldest_received: i64,
 }
 
 impl Sealed {
     fn batch(&self, table: Table) -> &RecordBatch {
-        match table {
-            Table::Samples => &self.samples,
-            Table::Fleet => &self.fleet,
-            Table::Positions => &self.positions,
-        }
+        &self.batches[table.index()]
     }
 
     /// Rows of the tables that are inserted (positions are derived, not counted).
     fn rows(&self) -> u64 {
-        (self.samples.num_rows() + self.fleet.num_rows()) as u64
+        Table::ALL
+            .iter()
+            .filter(|&&t| t != Table::Positions)
+            .map(|&t| self.batch(t).num_rows() as u64)
+            .sum()
     }
 }
 
@@ -170,14 +192,15 @@ impl Sealed {
 struct State {
     active: SampleBuilder,
     active_fleet: FleetBuilder,
+    active_status: StatusBuilder,
+    active_sessions: SessionBuilder,
     sealed: Vec<Sealed>,
     /// Totals over `sealed`, kept up to date so that an insert need not walk the list.
     sealed_bytes: u64,
     sealed_rows: u64,
     sealed_oldest_received: i64,
-    sample_files: FileList,
-    fleet_files: FileList,
-    position_files: FileList,
+    /// The committed files of each table.
+    files: PerTable<FileList>,
     commit: CommitState,
     applied_lsn: u64,
     /// Set when a flush failed in a way that may have left files which a later flush would
@@ -189,12 +212,10 @@ struct State {
 /// in exactly one of them).
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
-    pub(crate) sample_files: FileList,
-    pub(crate) fleet_files: FileList,
-    pub(crate) position_files: FileList,
-    pub(crate) sample_batches: Vec<RecordBatch>,
-    pub(crate) fleet_batches: Vec<RecordBatch>,
-    pub(crate) position_batches: Vec<RecordBatch>,
+    /// Per table (by [`Table::index`]): its committed files…
+    pub(crate) files: PerTable<FileList>,
+    /// …and its buffered batches.
+    pub(crate) batches: PerTable<Vec<RecordBatch>>,
 }
 
 /// The lake of one data directory. All methods take `&self`; share it with `Arc`.
@@ -287,10 +308,9 @@ impl Lake {
             }
             lists.push(Arc::new(found));
         }
-        // `lists` follows `Table::ALL`: samples, fleet reports, positions.
-        let position_files = lists.pop().unwrap_or_default();
-        let fleet_files = lists.pop().unwrap_or_default();
-        let sample_files = lists.pop().unwrap_or_default();
+        // `lists` follows `Table::ALL`.
+        let files: PerTable<FileList> =
+            std::array::from_fn(|i| lists.get(i).cloned().unwrap_or_default());
         let threads = if options.query_threads == 0 {
             std::thread::available_parallelism().map_or(2, usize::from)
         } else {
@@ -307,13 +327,13 @@ impl Lake {
             state: Mutex::new(State {
                 active: SampleBuilder::new(options.batch_rows, 0, 0),
                 active_fleet: FleetBuilder::new(0),
+                active_status: StatusBuilder::default(),
+                active_sessions: SessionBuilder::default(),
                 sealed: Vec::new(),
                 sealed_bytes: 0,
                 sealed_rows: 0,
                 sealed_oldest_received: i64::MAX,
-                sample_files,
-                fleet_files,
-                position_files,
+                files,
                 commit,
                 applied_lsn: commit.flushed_lsn,
                 failed: None,
@@ -359,19 +379,48 @@ impl Lake {
         samples: &[VehicleSample],
         reports: &[FleetReport],
     ) -> Result<bool, LakeError> {
+        self.insert_all(
+            lsn,
+            &LakeRows {
+                samples,
+                reports,
+                ..LakeRows::default()
+            },
+        )
+    }
+
+    /// Buffers the rows of the WAL record `lsn` for every inserted table (samples, fleet
+    /// reports, connector status changes, charging sessions; the `positions` rows follow); they
+    /// are queryable when this returns.
+    ///
+    /// The rules of [`Lake::insert_rows`] apply: once per WAL record, in LSN order, and a record
+    /// at or below [`Lake::applied_lsn`] is ignored (`false`).
+    pub fn insert_all(&self, lsn: u64, rows: &LakeRows<'_>) -> Result<bool, LakeError> {
         let mut state = self.lock();
         if lsn <= state.applied_lsn {
             return Ok(false);
         }
-        for row in samples {
+        for row in rows.samples {
             state.active.append(row);
             if state.active.rows() >= self.options.batch_rows {
                 self.seal(&mut state)?;
             }
         }
-        for report in reports {
+        for report in rows.reports {
             state.active_fleet.append(report);
             if state.active_fleet.rows() >= self.options.batch_rows {
+                self.seal(&mut state)?;
+            }
+        }
+        for status in rows.statuses {
+            state.active_status.append(status);
+            if state.active_status.rows() >= self.options.batch_rows {
+                self.seal(&mut state)?;
+            }
+        }
+        for session in rows.sessions {
+            state.active_sessions.append(session);
+            if state.active_sessions.rows() >= self.options.batch_rows {
                 self.seal(&mut state)?;
             }
         }
@@ -412,16 +461,12 @@ impl Lake {
         oldest != i64::MAX && now.as_micros().saturating_sub(oldest) >= interval
     }
 
-    /// Seals both active builders into batches (with their `positions` rows).
+    /// Seals every active builder into batches (with their `positions` rows).
     fn seal(&self, state: &mut State) -> Result<(), LakeError> {
-        if state.active.rows() == 0 && state.active_fleet.rows() == 0 {
+        if active_rows(state) == 0 {
             return Ok(());
         }
-        let oldest_received = oldest(
-            state.active.oldest_received(),
-            state.active_fleet.oldest_received(),
-        )
-        .unwrap_or(i64::MAX);
+        let oldest_received = active_oldest_received(state).unwrap_or(i64::MAX);
         let samples = if state.active.rows() > 0 {
             let next = state.active.successor(self.options.batch_rows);
             std::mem::replace(&mut state.active, next).finish()?
@@ -435,14 +480,25 @@ impl Lake {
         } else {
             RecordBatch::new_empty(schema::fleet_reports_schema())
         };
+        let status = if state.active_status.rows() > 0 {
+            state.active_status.finish()?
+        } else {
+            RecordBatch::new_empty(schema::connector_status_schema())
+        };
+        let sessions = if state.active_sessions.rows() > 0 {
+            state.active_sessions.finish()?
+        } else {
+            RecordBatch::new_empty(schema::charging_sessions_schema())
+        };
         let positions = positions_of(&samples, &fleet)?;
-        let bytes = (samples.get_array_memory_size()
-            + fleet.get_array_memory_size()
-            + positions.get_array_memory_size()) as u64;
+        // In `Table::ALL` order.
+        let batches = [samples, fleet, positions, status, sessions];
+        let bytes = batches
+            .iter()
+            .map(|b| b.get_array_memory_size() as u64)
+            .sum();
         let sealed = Sealed {
-            samples,
-            fleet,
-            positions,
+            batches,
             bytes,
             oldest_received,
         };
@@ -454,20 +510,17 @@ impl Lake {
     }
 
     fn publish_gauges(&self, state: &State) {
-        let oldest = oldest(
-            state.active.oldest_received(),
-            state.active_fleet.oldest_received(),
-        )
-        .map_or(state.sealed_oldest_received, |o| {
+        let oldest = active_oldest_received(state).map_or(state.sealed_oldest_received, |o| {
             o.min(state.sealed_oldest_received)
         });
-        self.buffered_bytes.store(
-            state.sealed_bytes
-                + (state.active.estimated_bytes() + state.active_fleet.estimated_bytes()) as u64,
-            Ordering::Release,
-        );
+        let active_bytes = state.active.estimated_bytes()
+            + state.active_fleet.estimated_bytes()
+            + state.active_status.estimated_bytes()
+            + state.active_sessions.estimated_bytes();
+        self.buffered_bytes
+            .store(state.sealed_bytes + active_bytes as u64, Ordering::Release);
         self.buffered_rows.store(
-            state.sealed_rows + (state.active.rows() + state.active_fleet.rows()) as u64,
+            state.sealed_rows + active_rows(state) as u64,
             Ordering::Release,
         );
         self.oldest_received.store(oldest, Ordering::Release);
@@ -491,29 +544,29 @@ impl Lake {
                 .cloned()
                 .collect()
         };
-        let mut sample_batches = sealed(Table::Samples);
-        let mut fleet_batches = sealed(Table::Fleet);
-        let mut position_batches = sealed(Table::Positions);
+        let mut batches: PerTable<Vec<RecordBatch>> = Table::ALL.map(sealed);
         // Rows inserted since the last seal must be visible too: a copy of them (at most one
         // batch) keeps the builders growing undisturbed.
         if state.active.rows() > 0 {
             let active = state.active.snapshot()?;
-            position_batches.push(buffer::positions_of(&active)?);
-            sample_batches.push(active);
+            batches[Table::Positions.index()].push(buffer::positions_of(&active)?);
+            batches[Table::Samples.index()].push(active);
         }
         if state.active_fleet.rows() > 0 {
             let active = state.active_fleet.snapshot()?;
-            position_batches.push(fleet::positions_of(&active)?);
-            fleet_batches.push(active);
+            batches[Table::Positions.index()].push(fleet::positions_of(&active)?);
+            batches[Table::Fleet.index()].push(active);
         }
-        position_batches.retain(|b| b.num_rows() > 0);
+        if state.active_status.rows() > 0 {
+            batches[Table::Status.index()].push(state.active_status.snapshot()?);
+        }
+        if state.active_sessions.rows() > 0 {
+            batches[Table::Sessions.index()].push(state.active_sessions.snapshot()?);
+        }
+        batches[Table::Positions.index()].retain(|b| b.num_rows() > 0);
         Ok(Snapshot {
-            sample_files: Arc::clone(&state.sample_files),
-            fleet_files: Arc::clone(&state.fleet_files),
-            position_files: Arc::clone(&state.position_files),
-            sample_batches,
-            fleet_batches,
-            position_batches,
+            files: state.files.clone(),
+            batches,
         })
     }
 
@@ -521,10 +574,9 @@ impl Lake {
     pub fn file_paths(&self) -> Vec<PathBuf> {
         let state = self.lock();
         state
-            .sample_files
+            .files
             .iter()
-            .chain(state.fleet_files.iter())
-            .chain(state.position_files.iter())
+            .flat_map(|list| list.iter())
             .map(|f| f.path.clone())
             .collect()
     }
@@ -619,11 +671,7 @@ impl Lake {
                 .min()
                 .unwrap_or(i64::MAX);
             for (table, entries) in new_files {
-                let list = match table {
-                    Table::Samples => &mut state.sample_files,
-                    Table::Fleet => &mut state.fleet_files,
-                    Table::Positions => &mut state.position_files,
-                };
+                let list = &mut state.files[table.index()];
                 let mut files = list.as_ref().clone();
                 files.extend(entries);
                 *list = Arc::new(files);
@@ -671,6 +719,8 @@ impl Lake {
                     Table::Samples => stats.rows += entry.rows,
                     Table::Fleet => stats.fleet_rows += entry.rows,
                     Table::Positions => stats.position_rows += entry.rows,
+                    Table::Status => stats.status_rows += entry.rows,
+                    Table::Sessions => stats.session_rows += entry.rows,
                 }
                 entries.push(entry);
             }
@@ -703,9 +753,7 @@ impl Lake {
             let keep = |list: &FileList| -> FileList {
                 Arc::new(list.iter().filter(|f| !expired(f.day)).cloned().collect())
             };
-            state.sample_files = keep(&state.sample_files);
-            state.fleet_files = keep(&state.fleet_files);
-            state.position_files = keep(&state.position_files);
+            state.files = state.files.each_ref().map(keep);
         }
         let mut removed = 0;
         for table in Table::ALL {
@@ -727,12 +775,25 @@ impl Lake {
     }
 }
 
-/// The older of two optional `received_at` minimums.
-fn oldest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+/// Rows in the active (not yet sealed) builders of every table.
+fn active_rows(state: &State) -> usize {
+    state.active.rows()
+        + state.active_fleet.rows()
+        + state.active_status.rows()
+        + state.active_sessions.rows()
+}
+
+/// The oldest `received_at` in the active builders, if they hold any row.
+fn active_oldest_received(state: &State) -> Option<i64> {
+    [
+        state.active.oldest_received(),
+        state.active_fleet.oldest_received(),
+        state.active_status.oldest_received(),
+        state.active_sessions.oldest_received(),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
 }
 
 /// The `positions` rows of a sealed pair of batches: located samples, then located fleet reports.

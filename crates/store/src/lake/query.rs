@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-    UInt8Array,
+    Array, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray, UInt8Array, UInt32Array,
 };
 use arrow::datatypes::{SchemaRef, TimestampMicrosecondType};
 use async_trait::async_trait;
@@ -36,6 +36,7 @@ use super::files::{FileEntry, FileList, Table};
 use super::rows::{self, TrackPoint};
 use super::schema::{self, TZ};
 use super::{Lake, LakeError, Snapshot};
+use crate::catalog::StationRecord;
 use crate::drive;
 
 /// Latest samples closer together than this are fetched with one time-range query.
@@ -134,7 +135,7 @@ impl TableProvider for LakeTable {
 /// What the lake knows about a file without opening it: rows, and the `ts` and entity ranges.
 fn file_statistics(entry: &FileEntry, table: Table, schema: &SchemaRef) -> Statistics {
     let mut columns = vec![ColumnStatistics::new_unknown(); schema.fields().len()];
-    if let (Some((lo, hi)), Ok(i)) = (entry.ts_range, schema.index_of("ts")) {
+    if let (Some((lo, hi)), Ok(i)) = (entry.ts_range, schema.index_of(table.ts())) {
         let ts = |v| ScalarValue::TimestampMicrosecond(Some(v), Some(TZ.into()));
         columns[i] = ColumnStatistics::new_unknown()
             .with_min_value(Precision::Exact(ts(lo)))
@@ -222,6 +223,56 @@ fn alarms_table(alarms: &[Alarm]) -> Result<MemTable, LakeError> {
     )?)
 }
 
+/// The `stations` table from the caller's list.
+fn stations_table(stations: &[StationRecord]) -> Result<MemTable, LakeError> {
+    let text = |f: fn(&StationRecord) -> Option<&str>| -> Arc<dyn Array> {
+        Arc::new(stations.iter().map(f).collect::<StringArray>())
+    };
+    let num = |f: fn(&StationRecord) -> Option<f64>| -> Arc<dyn Array> {
+        Arc::new(stations.iter().map(f).collect::<Float64Array>())
+    };
+    let batch = RecordBatch::try_new(
+        schema::stations_schema(),
+        vec![
+            text(|s| Some(&s.station.operator_id)),
+            text(|s| Some(&s.station.station_id)),
+            text(|s| Some(&s.station.name)),
+            num(|s| s.station.lon),
+            num(|s| s.station.lat),
+            text(|s| s.station.district.as_deref()),
+            Arc::new(
+                stations
+                    .iter()
+                    .map(|s| Some(s.station.connectors))
+                    .collect::<UInt32Array>(),
+            ),
+            num(|s| Some(s.station.rated_power_kw)),
+            text(|s| Some(&s.station.source)),
+            text(|s| s.org.as_deref()),
+            Arc::new(
+                stations
+                    .iter()
+                    .map(|s| Some(s.updated_at.as_micros()))
+                    .collect::<TimestampMicrosecondArray>()
+                    .with_timezone(TZ),
+            ),
+        ],
+    )?;
+    Ok(MemTable::try_new(
+        schema::stations_schema(),
+        vec![vec![batch]],
+    )?)
+}
+
+/// The catalog's tables as one SQL statement sees them (DESIGN.md §4): the caller reads them from
+/// the catalog (only those the statement names, if it likes) and passes them in.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CatalogTables<'a> {
+    pub vehicles: &'a [VehicleInfo],
+    pub alarms: &'a [Alarm],
+    pub stations: &'a [StationRecord],
+}
+
 pub(super) fn ts_lit(ts: Timestamp) -> Expr {
     lit(ScalarValue::TimestampMicrosecond(
         Some(ts.as_micros()),
@@ -253,52 +304,66 @@ impl Lake {
             .with_default_features()
             .build();
         let ctx = SessionContext::new_with_state(state);
-        ctx.register_table(
-            Table::Samples.name(),
-            Arc::new(LakeTable {
-                table: Table::Samples,
-                schema: schema::samples_schema(),
-                files: snapshot.sample_files,
-                batches: snapshot.sample_batches,
-            }),
-        )?;
-        ctx.register_table(
-            Table::Fleet.name(),
-            Arc::new(LakeTable {
-                table: Table::Fleet,
-                schema: schema::fleet_reports_schema(),
-                files: snapshot.fleet_files,
-                batches: snapshot.fleet_batches,
-            }),
-        )?;
-        ctx.register_table(
-            Table::Positions.name(),
-            Arc::new(LakeTable {
-                table: Table::Positions,
-                schema: schema::positions_schema(),
-                files: snapshot.position_files,
-                batches: snapshot.position_batches,
-            }),
-        )?;
+        let Snapshot { files, batches } = snapshot;
+        for ((table, files), batches) in Table::ALL.into_iter().zip(files).zip(batches) {
+            let schema = match table {
+                Table::Samples => schema::samples_schema(),
+                Table::Fleet => schema::fleet_reports_schema(),
+                Table::Positions => schema::positions_schema(),
+                Table::Status => schema::connector_status_schema(),
+                Table::Sessions => schema::charging_sessions_schema(),
+            };
+            ctx.register_table(
+                table.name(),
+                Arc::new(LakeTable {
+                    table,
+                    schema,
+                    files,
+                    batches,
+                }),
+            )?;
+        }
         if let Some(registry) = registry {
             ctx.register_table("vehicles", Arc::new(vehicles_table(registry)?))?;
         }
         Ok(ctx)
     }
 
-    /// Runs one read-only SQL statement over `vehicle_samples`, `fleet_reports`, `positions`
-    /// (files and memory together), `vehicles` (from `registry`) and `alarms` (from `alarms`).
-    ///
-    /// Anything but a query (DDL, DML, `COPY`, `SET`, transactions) is refused with
-    /// [`LakeError::NotReadOnly`]; bad SQL gives [`LakeError::Query`] with DataFusion's message.
+    /// Runs one read-only SQL statement over `vehicle_samples`, `fleet_reports`, `positions`,
+    /// `connector_status`, `charging_sessions` (files and memory together), `vehicles` (from
+    /// `registry`), `alarms` (from `alarms`) and an empty `stations`: [`Lake::sql_with`] with
+    /// those tables.
     pub async fn sql(
         &self,
         sql: &str,
         registry: &[VehicleInfo],
         alarms: &[Alarm],
     ) -> Result<Vec<RecordBatch>, LakeError> {
-        let ctx = self.session(self.snapshot()?, Some(registry))?;
-        ctx.register_table("alarms", Arc::new(alarms_table(alarms)?))?;
+        self.sql_with(
+            sql,
+            &CatalogTables {
+                vehicles: registry,
+                alarms,
+                stations: &[],
+            },
+        )
+        .await
+    }
+
+    /// Runs one read-only SQL statement over the lake's tables (`vehicle_samples`,
+    /// `fleet_reports`, `positions`, `connector_status`, `charging_sessions`; files and memory
+    /// together) and the catalog's `vehicles`, `alarms` and `stations` as the caller passes them.
+    ///
+    /// Anything but a query (DDL, DML, `COPY`, `SET`, transactions) is refused with
+    /// [`LakeError::NotReadOnly`]; bad SQL gives [`LakeError::Query`] with DataFusion's message.
+    pub async fn sql_with(
+        &self,
+        sql: &str,
+        tables: &CatalogTables<'_>,
+    ) -> Result<Vec<RecordBatch>, LakeError> {
+        let ctx = self.session(self.snapshot()?, Some(tables.vehicles))?;
+        ctx.register_table("alarms", Arc::new(alarms_table(tables.alarms)?))?;
+        ctx.register_table("stations", Arc::new(stations_table(tables.stations)?))?;
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)

@@ -1,9 +1,12 @@
-//! The Arrow schemas of the lake's tables: `vehicle_samples`, `fleet_reports`, `positions`, and
-//! the catalog's `vehicles` and `alarms` as SQL sees them.
+//! The Arrow schemas of the lake's tables: `vehicle_samples`, `fleet_reports`, `positions`,
+//! `connector_status`, `charging_sessions`, and the catalog's `vehicles`, `alarms` and `stations`
+//! as SQL sees them.
 //!
 //! Column names and order are a contract (DESIGN.md §4): `vehicle_samples` has one column per field
-//! of `model::VehicleSample` and `fleet_reports` one per field of `model::FleetReport`, in field
-//! order, and external engines read the Parquet files with these names.
+//! of `model::VehicleSample`, `fleet_reports` one per field of `model::FleetReport`,
+//! `connector_status` one per field of `model::ConnectorStatus` and `charging_sessions` one per
+//! field of `model::ChargingSession`, in field order, and external engines read the Parquet files
+//! with these names.
 
 use std::sync::{Arc, LazyLock};
 
@@ -189,6 +192,93 @@ pub fn alarms_schema() -> SchemaRef {
     Arc::clone(&SCHEMA)
 }
 
+/// Column positions of `connector_status`, in `connector_status_schema` order.
+pub(crate) mod status_col {
+    pub(crate) const OPERATOR_ID: usize = 0;
+    pub(crate) const TS: usize = 4;
+}
+
+/// `connector_status`: one row per status change of a charging connector (T/CEC or OCPP).
+/// `status` is `model::ConnectorState::as_str`; `raw_status` the code as the source sent it.
+pub fn connector_status_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let id = |name: &str| Field::new(name, DataType::Utf8, false);
+        let ts = |name: &str| Field::new(name, timestamp_type(), false);
+        let opt = |name: &str| Field::new(name, DataType::Float64, true);
+        Arc::new(Schema::new(vec![
+            id("operator_id"),
+            id("station_id"),
+            id("equipment_id"),
+            id("connector_id"),
+            ts("ts"),
+            ts("received_at"),
+            id("status"),
+            id("raw_status"),
+            id("source"),
+            opt("power_kw"),
+            opt("soc_pct"),
+        ]))
+    });
+    Arc::clone(&SCHEMA)
+}
+
+/// Column positions of `charging_sessions`, in `charging_sessions_schema` order.
+pub(crate) mod session_col {
+    pub(crate) const OPERATOR_ID: usize = 1;
+    pub(crate) const END_TS: usize = 6;
+}
+
+/// `charging_sessions`: one row per finished charging order or transaction, partitioned by the
+/// Beijing day of `end_ts`.
+pub fn charging_sessions_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let id = |name: &str| Field::new(name, DataType::Utf8, false);
+        let ts = |name: &str| Field::new(name, timestamp_type(), false);
+        let opt = |name: &str| Field::new(name, DataType::Float64, true);
+        let text = |name: &str| Field::new(name, DataType::Utf8, true);
+        Arc::new(Schema::new(vec![
+            id("session_id"),
+            id("operator_id"),
+            id("station_id"),
+            id("equipment_id"),
+            id("connector_id"),
+            ts("start_ts"),
+            ts("end_ts"),
+            ts("received_at"),
+            opt("energy_kwh"),
+            opt("fee_total"),
+            text("stop_reason"),
+            text("id_tag"),
+            id("source"),
+        ]))
+    });
+    Arc::clone(&SCHEMA)
+}
+
+/// `stations` (DESIGN.md §4), from the catalog: the fields of `model::Station` in order, then
+/// the organisation that may see the station and when the registry entry last changed.
+pub fn stations_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let id = |name: &str| Field::new(name, DataType::Utf8, false);
+        let text = |name: &str| Field::new(name, DataType::Utf8, true);
+        let opt = |name: &str| Field::new(name, DataType::Float64, true);
+        Arc::new(Schema::new(vec![
+            id("operator_id"),
+            id("station_id"),
+            id("name"),
+            opt("lon"),
+            opt("lat"),
+            text("district"),
+            Field::new("connectors", DataType::UInt32, false),
+            Field::new("rated_power_kw", DataType::Float64, false),
+            id("source"),
+            text("org"),
+            Field::new("updated_at", timestamp_type(), false),
+        ]))
+    });
+    Arc::clone(&SCHEMA)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +299,11 @@ mod tests {
         let f = fleet_reports_schema();
         assert_eq!(f.field(fleet_col::TERMINAL_ID).name(), "terminal_id");
         assert_eq!(f.field(fleet_col::TS).name(), "ts");
+        let c = connector_status_schema();
+        assert_eq!(c.field(status_col::OPERATOR_ID).name(), "operator_id");
+        assert_eq!(c.field(status_col::TS).name(), "ts");
+        let s = charging_sessions_schema();
+        assert_eq!(s.field(session_col::OPERATOR_ID).name(), "operator_id");
+        assert_eq!(s.field(session_col::END_TS).name(), "end_ts");
     }
 }
