@@ -20,21 +20,26 @@
 //! The models are typed after the 2016 text; the per-peer parts (versions, path prefixes, enum
 //! maps, endpoints beyond the ones here) belong to the caller.
 
+pub mod charging;
 pub mod codes;
 mod crypto;
 mod envelope;
 mod error;
 mod lenient;
 pub mod model;
+mod outbound;
 mod replay;
 mod secrets;
+mod stored;
 
 #[cfg(test)]
 mod proptests;
 
+pub use charging::to_events;
 pub use crypto::{decrypt_data, encrypt_data, request_sig, response_sig};
 pub use envelope::{Request, Response};
 pub use error::{Error, Ret};
 pub use model::{decode_json, encode_json};
 pub use replay::{ReplayGuard, check_seq, format_time_stamp, parse_time_stamp};
 pub use secrets::{PeerSecrets, SecretError};
+pub use stored::{MAX_STORED_DATA, Origin, STORED_FORMAT, Stored, decode_stored, encode_stored};

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::{
     ConfirmResult, ConnectorStatus, ConnectorType, Construction, EquipmentType, LockStatus,
-    NationalStandard, NotificationStatus, ParkStatus, StationStatus, StationType, StopReason,
-    SuccStat, TokenFailReason,
+    NationalStandard, NotificationStatus, ParkStatus, StartChargeSeqStat, StationStatus,
+    StationType, StopReason, SuccStat, TokenFailReason,
 };
 use crate::error::Error;
 use crate::lenient;
@@ -660,4 +660,107 @@ pub struct ChargeOrderInfoResponse {
     pub connector_id: String,
     #[serde(rename = "ConfirmResult")]
     pub confirm_result: ConfirmResult,
+}
+
+/// `notification_stationInfo` request: a station that was added or changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationStationInfo {
+    #[serde(rename = "StationInfo", alias = "stationInfo")]
+    pub station_info: StationInfo,
+}
+
+/// `ChargeStatus`: the state of a charge in progress, pushed by `notification_equip_charge_status`
+/// (Beijing asks for it every 50 s while charging) and `notification_connector_charge_status`,
+/// and answered by `query_equip_charge_status`. `EndTime` is the time of this sample; times are
+/// `yyyy-MM-dd HH:mm:ss` Beijing time; energy in kWh, money in CNY.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChargeStatus {
+    #[serde(rename = "StartChargeSeq", default)]
+    #[serde(
+        deserialize_with = "lenient::opt_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub start_charge_seq: Option<String>,
+    #[serde(rename = "StartChargeSeqStat", default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_charge_seq_stat: Option<StartChargeSeqStat>,
+    #[serde(rename = "ConnectorID", deserialize_with = "lenient::text")]
+    pub connector_id: String,
+    #[serde(rename = "ConnectorStatus", default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector_status: Option<ConnectorStatus>,
+    #[serde(rename = "CurrentA", default, deserialize_with = "lenient::opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_a: Option<f64>,
+    #[serde(rename = "CurrentB", default, deserialize_with = "lenient::opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_b: Option<f64>,
+    #[serde(rename = "CurrentC", default, deserialize_with = "lenient::opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_c: Option<f64>,
+    #[serde(rename = "VoltageA", default, deserialize_with = "lenient::opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voltage_a: Option<f64>,
+    #[serde(rename = "VoltageB", default, deserialize_with = "lenient::opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voltage_b: Option<f64>,
+    #[serde(rename = "VoltageC", default, deserialize_with = "lenient::opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voltage_c: Option<f64>,
+    /// Percent.
+    #[serde(
+        rename = "Soc",
+        alias = "SOC",
+        default,
+        deserialize_with = "lenient::opt_f64"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soc: Option<f64>,
+    #[serde(rename = "StartTime", default, deserialize_with = "lenient::opt_text")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// The time of this sample.
+    #[serde(rename = "EndTime", default, deserialize_with = "lenient::opt_text")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// kWh charged so far.
+    #[serde(rename = "TotalPower", default, deserialize_with = "lenient::opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_power: Option<f64>,
+    #[serde(rename = "ElecMoney", alias = "ElectMoney", default)]
+    #[serde(
+        deserialize_with = "lenient::opt_f64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub elec_money: Option<f64>,
+    #[serde(rename = "SeviceMoney", alias = "ServiceMoney", default)]
+    #[serde(
+        deserialize_with = "lenient::opt_f64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sevice_money: Option<f64>,
+    #[serde(rename = "TotalMoney", default, deserialize_with = "lenient::opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_money: Option<f64>,
+    #[serde(rename = "SumPeriod", alias = "SubPeriod", default)]
+    #[serde(
+        deserialize_with = "lenient::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sum_period: Option<u8>,
+    #[serde(
+        rename = "ChargeDetails",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub charge_details: Vec<ChargeDetail>,
+}
+
+/// The response of `notification_equip_charge_status` (and of the connector variant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChargeStatusResponse {
+    #[serde(rename = "StartChargeSeq", deserialize_with = "lenient::text")]
+    pub start_charge_seq: String,
+    #[serde(rename = "SuccStat")]
+    pub succ_stat: SuccStat,
 }
