@@ -34,7 +34,7 @@ use crate::auth::{org_scope, require_admin};
 use crate::backend::{BackendError, ChargingFilter, Page, Principal};
 use crate::charging_stats::{ChargingRows, GroupBy, charging_stats, completeness};
 use crate::error::ApiError;
-use crate::params::{Params, max_range, parse_count, parse_name, present, time_range_with};
+use crate::params::{Params, max_range, parse_count, present, time_range_with};
 use crate::vehicles::{LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, body_error};
 
 /// How far before `from` the analytics look for each connector's state at `from`.
@@ -57,6 +57,23 @@ pub(crate) struct ListQuery {
     status: Option<String>,
 }
 
+/// An operator, station or district id: 1–64 letters, digits, `-`, `_` or `.` (T/CEC ids are
+/// upper-case letters and digits; OCPP sites and charge points are the operator's names).
+fn parse_id(name: &str, value: &Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(v) = present(value) else {
+        return Ok(None);
+    };
+    let ok = (1..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !ok {
+        return Err(ApiError::BadRequest(format!(
+            "{name}: expected an id of 1–64 letters, digits, '-', '_' or '.', got {v:?}"
+        )));
+    }
+    Ok(Some(v.to_owned()))
+}
+
 fn filter(q: &ListQuery, principal: &Principal) -> Result<ChargingFilter, ApiError> {
     let status = present(&q.status)
         .map(|s| {
@@ -70,9 +87,9 @@ fn filter(q: &ListQuery, principal: &Principal) -> Result<ChargingFilter, ApiErr
         })
         .transpose()?;
     Ok(ChargingFilter {
-        operator: parse_name("operator", &q.operator)?,
-        station: parse_name("station", &q.station)?,
-        district: parse_name("district", &q.district)?,
+        operator: parse_id("operator", &q.operator)?,
+        station: parse_id("station", &q.station)?,
+        district: parse_id("district", &q.district)?,
         status,
         org: org_scope(principal)?.map(str::to_owned),
     })
@@ -142,8 +159,8 @@ pub(crate) async fn sessions(
     let range = time_range_with(&q.from, &q.to, backend.now(), DEFAULT_WINDOW_SECS)?;
     max_range(range, CHARGING_MAX_RANGE_DAYS, "a sessions request")?;
     let f = ChargingFilter {
-        operator: parse_name("operator", &q.operator)?,
-        station: parse_name("station", &q.station)?,
+        operator: parse_id("operator", &q.operator)?,
+        station: parse_id("station", &q.station)?,
         org: org_scope(&principal)?.map(str::to_owned),
         ..ChargingFilter::default()
     };
@@ -213,7 +230,7 @@ fn range_and_filter(
     let range = time_range_with(&q.from, &q.to, backend.now(), DEFAULT_WINDOW_SECS)?;
     max_range(range, CHARGING_MAX_RANGE_DAYS, "a charging analysis")?;
     let f = ChargingFilter {
-        operator: parse_name("operator", &q.operator)?,
+        operator: parse_id("operator", &q.operator)?,
         org: org_scope(principal)?.map(str::to_owned),
         ..ChargingFilter::default()
     };

@@ -13,7 +13,8 @@ use std::sync::{Arc, RwLock};
 
 use api::StreamEvent;
 use model::{
-    AlarmChangeKind, AlarmNotice, FleetReport, Timestamp, VehicleInfo, VehicleSample, Vin,
+    AlarmChangeKind, AlarmNotice, ChargingEvent, FleetReport, Timestamp, VehicleInfo,
+    VehicleSample, Vin,
 };
 use pipeline::{IngestRecord, LiveState, SourceProtocol};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -22,8 +23,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use proto_gbt32960::{Block2016, Block2025, Body, Command, Frame, Report, decode, to_sample};
 use rules::{AlarmChange, AlarmEvent, Engine, FrameAlarms};
-use store::catalog::{Catalog, RULES_CURSOR};
-use store::lake::Lake;
+use store::catalog::{Catalog, ChargingApplied, ChargingRecord, RULES_CURSOR};
+use store::lake::{Lake, LakeRows};
 use tokio::sync::broadcast;
 
 use crate::directory::Terminals;
@@ -31,6 +32,8 @@ use crate::webhook::Doorbell;
 
 /// The registry by VIN, shared with the API.
 pub(crate) type Registry = Arc<RwLock<HashMap<String, VehicleInfo>>>;
+/// Charging operator id → organisation.
+pub(crate) type OperatorOrgs = Arc<RwLock<HashMap<String, String>>>;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChangeLabels {
@@ -67,6 +70,8 @@ pub(crate) struct Applier {
     catalog: Arc<Catalog>,
     registry: Registry,
     terminals: Terminals,
+    /// Charging operator id → organisation (`[[tcec.peers]] org`), for scoping stream events.
+    operator_orgs: OperatorOrgs,
     engine: Engine,
     rules_lsn: u64,
     stream: broadcast::Sender<StreamEvent>,
@@ -90,6 +95,7 @@ pub(crate) struct Parts {
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) registry: Registry,
     pub(crate) terminals: Terminals,
+    pub(crate) operator_orgs: OperatorOrgs,
     pub(crate) stream: broadcast::Sender<StreamEvent>,
     pub(crate) stored: Arc<Doorbell>,
 }
@@ -103,6 +109,9 @@ struct Decoded {
     /// The alarm block's extras of the report the samples came from.
     alarms: FrameAlarms,
     org: Option<String>,
+    /// What a T/CEC 102 or OCPP message says about stations, connectors and sessions.
+    charging: Vec<ChargingEvent>,
+    received_at: Timestamp,
 }
 
 impl Applier {
@@ -114,6 +123,7 @@ impl Applier {
             catalog,
             registry,
             terminals,
+            operator_orgs,
             stream,
             stored,
         } = parts;
@@ -133,6 +143,7 @@ impl Applier {
             catalog,
             registry,
             terminals,
+            operator_orgs,
             engine,
             rules_lsn,
             stream,
@@ -167,6 +178,7 @@ impl Applier {
             decoded.push(d);
         }
         let notices = self.store_events(&events, last_eventful);
+        let mut charging = self.apply_charging(&decoded)?;
         for d in &decoded {
             for s in &d.samples {
                 if !s.reissue {
@@ -182,8 +194,26 @@ impl Applier {
                 let org = self.org_of(r.vin.as_deref().unwrap_or(&r.terminal_id), None);
                 self.live.touch_fleet(r, org.as_deref());
             }
+            let out = charging.remove(&d.lsn).unwrap_or_default();
             // Every LSN is inserted, with or without rows, so the lake knows what it has applied.
-            self.lake.insert_rows(d.lsn, &d.samples, &d.reports)?;
+            self.lake.insert_all(
+                d.lsn,
+                &LakeRows {
+                    samples: &d.samples,
+                    reports: &d.reports,
+                    statuses: &out.statuses,
+                    sessions: &out.sessions,
+                },
+            )?;
+            if self.stream.receiver_count() > 0 {
+                for status in out.statuses {
+                    let org = self.operator_org(&status.operator_id);
+                    let _ = self.stream.send(StreamEvent::Connector {
+                        org,
+                        status: Arc::new(status),
+                    });
+                }
+            }
         }
         if self.stream.receiver_count() > 0 {
             for r in decoded.iter().flat_map(|d| &d.reports) {
@@ -209,6 +239,34 @@ impl Applier {
         }
         self.publish(notices);
         Ok(())
+    }
+
+    /// Folds the batch's charging events into the catalog (stations, chargers, latest connector
+    /// states, open sessions) and returns the rows each record adds to the lake. A record the
+    /// catalog applied before (a WAL replay) gives the rows it gave then.
+    fn apply_charging(&self, decoded: &[Decoded]) -> anyhow::Result<HashMap<u64, ChargingApplied>> {
+        let records: Vec<ChargingRecord<'_>> = decoded
+            .iter()
+            .filter(|d| !d.charging.is_empty())
+            .map(|d| ChargingRecord {
+                lsn: d.lsn,
+                received_at: d.received_at,
+                org: d.org.as_deref(),
+                events: &d.charging,
+            })
+            .collect();
+        if records.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(self.catalog.apply_charging(&records)?.into_iter().collect())
+    }
+
+    /// The organisation of a charging operator (its stations' `org`).
+    fn operator_org(&self, operator_id: &str) -> Option<String> {
+        self.operator_orgs
+            .read()
+            .ok()
+            .and_then(|m| m.get(operator_id).cloned())
     }
 
     /// The platform clock: time-based rules (offline).
@@ -243,6 +301,7 @@ impl Applier {
         let mut samples = Vec::new();
         let mut reports = Vec::new();
         let mut alarms = FrameAlarms::default();
+        let mut charging = Vec::new();
         match record.protocol {
             SourceProtocol::Gbt32960 => match decode(&record.payload) {
                 Ok(frame) => {
@@ -298,7 +357,18 @@ impl Applier {
                     tracing::error!(lsn, error = %e, "a stored JT/T 808 message no longer decodes; skipped");
                 }
             },
-            SourceProtocol::Tcec | SourceProtocol::Ocpp => {}
+            SourceProtocol::Tcec => match proto_tcec::decode_stored(&record.payload) {
+                Ok(stored) => charging = proto_tcec::to_events(&stored, record.received_at),
+                Err(e) => {
+                    tracing::error!(lsn, error = %e, "a stored T/CEC 102 message no longer decodes; skipped");
+                }
+            },
+            SourceProtocol::Ocpp => match proto_ocpp::decode_stored(&record.payload) {
+                Ok(stored) => charging = proto_ocpp::to_events(&stored, record.received_at),
+                Err(e) => {
+                    tracing::error!(lsn, error = %e, "a stored OCPP message no longer decodes; skipped");
+                }
+            },
         }
         Decoded {
             lsn,
@@ -306,6 +376,8 @@ impl Applier {
             reports,
             alarms,
             org: record.org.clone(),
+            charging,
+            received_at: record.received_at,
         }
     }
 

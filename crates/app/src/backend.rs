@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use api::{
-    AlarmFilter, AlarmStateFilter, Backend, BackendError, BoxFuture, DayMileage, Drive,
-    FleetCounts, Page, Principal, QueryResult, Role, StreamEvent, TrackPoint, Trip, TripEnd,
-    VehicleFilter, VehicleState, VehicleStatus,
+    AlarmFilter, AlarmStateFilter, Backend, BackendError, BoxFuture, ChargerView, ChargingFilter,
+    ConnectorView, DayMileage, Drive, FleetCounts, Page, Principal, QueryResult, Role, StationView,
+    StreamEvent, TrackPoint, Trip, TripEnd, VehicleFilter, VehicleState, VehicleStatus,
 };
-use model::{Alarm, Timestamp, VehicleInfo, VehicleSample};
+use model::{Alarm, ChargingSession, ConnectorStatus, Timestamp, VehicleInfo, VehicleSample};
 use pipeline::{Latest, LiveEntry};
 use store::catalog::{AckOutcome, AlarmQuery, CatalogError, StateFilter};
 use store::lake::LakeError;
@@ -402,10 +402,20 @@ impl Backend for PlatformBackend {
             } else {
                 Vec::new()
             };
+            let stations = if sql.to_ascii_lowercase().contains("stations") {
+                self.0.catalog.stations(None, None).map_err(internal)?
+            } else {
+                Vec::new()
+            };
+            let tables = store::lake::CatalogTables {
+                vehicles: &registry,
+                alarms: &alarms,
+                stations: &stations,
+            };
             let batches = self
                 .0
                 .lake
-                .sql(&sql, &registry, &alarms)
+                .sql_with(&sql, &tables)
                 .await
                 .map_err(lake_error)?;
             let (columns, rows) = store::lake::batches_to_json(&batches).map_err(lake_error)?;
@@ -489,6 +499,50 @@ impl Backend for PlatformBackend {
                 a.acked_at.map(|t| t.to_string()).unwrap_or_default()
             ))),
         }
+    }
+
+    fn stations(&self, filter: &ChargingFilter) -> Result<Vec<StationView>, BackendError> {
+        self.charging_stations(filter)
+    }
+
+    fn connectors(&self, filter: &ChargingFilter) -> Result<Vec<ConnectorView>, BackendError> {
+        self.charging_connectors(filter)
+    }
+
+    fn chargers(&self, filter: &ChargingFilter) -> Result<Vec<ChargerView>, BackendError> {
+        self.charging_chargers(filter)
+    }
+
+    fn charging_sessions(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        filter: ChargingFilter,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<ChargingSession>, BackendError>> {
+        Box::pin(self.charging_sessions_between(from, to, filter, limit))
+    }
+
+    fn connector_changes(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        filter: ChargingFilter,
+    ) -> BoxFuture<'_, Result<Vec<ConnectorStatus>, BackendError>> {
+        Box::pin(self.connector_changes_between(from, to, filter))
+    }
+
+    fn sites(&self) -> Result<serde_json::Value, BackendError> {
+        self.charging_sites()
+    }
+
+    fn charger_command(
+        &self,
+        charger: String,
+        action: String,
+        payload: serde_json::Value,
+    ) -> BoxFuture<'_, Result<serde_json::Value, BackendError>> {
+        Box::pin(self.command(charger, action, payload))
     }
 
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StreamEvent> {

@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
-#[allow(dead_code, reason = "charging sections being wired (issue 6)")]
 pub(crate) struct Config {
     #[serde(default = "default_data_dir")]
     pub(crate) data_dir: PathBuf,
@@ -401,7 +400,6 @@ min_level = 3
 /// `[ocpp]`: the CSMS for the city's own chargers (OCPP-J 1.6 and 2.0.1).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "being wired (issue 6)")]
 pub(crate) struct Ocpp {
     #[serde(default = "default_ocpp_listen")]
     pub(crate) listen: String,
@@ -456,7 +454,6 @@ impl Default for Ocpp {
 /// `[[ocpp.chargers]]`: one charger the city runs.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "being wired (issue 6)")]
 pub(crate) struct OcppCharger {
     pub(crate) id: String,
     /// Basic-auth password (security profile 1 and 2).
@@ -474,7 +471,6 @@ pub(crate) struct OcppCharger {
 /// and its time-of-use tariff.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "being wired (issue 6)")]
 pub(crate) struct Site {
     pub(crate) id: String,
     #[serde(default)]
@@ -494,7 +490,6 @@ pub(crate) struct Site {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "being wired (issue 6)")]
 pub(crate) struct TariffPeriod {
     pub(crate) from: String,
     pub(crate) to: String,
@@ -506,7 +501,6 @@ pub(crate) struct TariffPeriod {
 /// `[tcec]`: charging operators' platforms connected over T/CEC 102.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "being wired (issue 6)")]
 pub(crate) struct Tcec {
     /// This platform's own OperatorID (what it sends when it polls operators); default
     /// `HAIHE0001`.
@@ -522,7 +516,6 @@ pub(crate) struct Tcec {
 /// `[[tcec.peers]]`: one operator platform with the secrets exchanged with it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "being wired (issue 6)")]
 pub(crate) struct TcecPeer {
     pub(crate) operator_id: String,
     pub(crate) operator_secret: String,

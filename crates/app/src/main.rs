@@ -2,14 +2,17 @@
 
 mod apply;
 mod backend;
+mod charging;
 mod config;
 mod decode;
 mod directory;
 mod fleet;
+mod ocpp;
 mod platform;
 mod serve;
 mod simulate;
 mod sql;
+mod tcec;
 mod token;
 mod webhook;
 

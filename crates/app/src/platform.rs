@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
-use gateway::{GatewayMetrics, Gbt32960, Jt808, ListenerOptions, Shared};
+use gateway::{
+    Csms, CsmsOptions, GatewayMetrics, Gbt32960, Jt808, ListenerOptions, OcppMetrics, Shared,
+};
 use model::Timestamp;
 use pipeline::{IngestRecord, LiveState, Pipeline, PipelineOptions, WalBus};
 use proto_gbt32960::{PlatformAccount, SessionConfig};
@@ -18,7 +20,7 @@ use store::wal::{Wal, WalOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
-use crate::apply::{Applier, Parts, Registry};
+use crate::apply::{Applier, OperatorOrgs, Parts, Registry};
 use crate::config::{Config, TerminalPolicy};
 use crate::directory::{CatalogDirectory, Terminals};
 use crate::webhook::{Deliverer, Doorbell, WebhookMetrics};
@@ -40,9 +42,13 @@ pub(crate) struct Platform {
     pub(crate) registry: Registry,
     /// JT/T 808 terminal id → VIN, from the registry.
     pub(crate) terminals: Terminals,
+    /// Charging operator id → organisation, from `[[tcec.peers]]`.
+    pub(crate) operator_orgs: OperatorOrgs,
     pub(crate) stream: broadcast::Sender<api::StreamEvent>,
     /// Rung when alarm changes are stored, for the webhook deliverers.
     pub(crate) bell: Arc<Doorbell>,
+    /// The OCPP CSMS (for the API: connected chargers, sites, commands).
+    pub(crate) csms: Arc<Csms>,
     pub(crate) ready: AtomicBool,
 }
 
@@ -138,6 +144,18 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let registry: Registry = Arc::default();
     let terminals: Terminals = Arc::default();
     load_registry(&catalog, &registry, &terminals)?;
+    // The city's own sites are stations like the operators' (their chargers come with boots).
+    catalog
+        .upsert_stations(&crate::ocpp::site_stations(&config), now())
+        .context("recording the configured sites")?;
+    let operator_orgs: OperatorOrgs = Arc::new(std::sync::RwLock::new(
+        config
+            .tcec
+            .peers
+            .iter()
+            .filter_map(|p| Some((p.operator_id.clone(), p.org.clone()?)))
+            .collect(),
+    ));
     let (stream, _) = broadcast::channel(STREAM_CAPACITY);
     let bell = Arc::new(Doorbell::default());
     let mut applier = Applier::new(
@@ -147,6 +165,7 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
             catalog: Arc::clone(&catalog),
             registry: Arc::clone(&registry),
             terminals: Arc::clone(&terminals),
+            operator_orgs: Arc::clone(&operator_orgs),
             stream: stream.clone(),
             stored: Arc::clone(&bell),
         },
@@ -198,6 +217,25 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let mut metrics_registry = prometheus_client::registry::Registry::default();
     let gateway_metrics = GatewayMetrics::register(&mut metrics_registry);
     let webhook_metrics = WebhookMetrics::register(&mut metrics_registry);
+    let tcec_metrics = gateway::tcec::TcecMetrics::default();
+    tcec_metrics.register(&mut metrics_registry);
+    let ocpp_metrics = OcppMetrics::register(&mut metrics_registry);
+    let ocpp = &config.ocpp;
+    let csms = Csms::new(
+        Arc::new(crate::ocpp::ConfigDirectory::new(
+            ocpp,
+            &config.sites,
+            Arc::clone(&catalog),
+        )),
+        pipeline.clone(),
+        CsmsOptions {
+            heartbeat_interval_secs: i32::try_from(ocpp.heartbeat_interval_secs)
+                .unwrap_or(i32::MAX),
+            call_timeout: Duration::from_secs(u64::from(ocpp.call_timeout_secs.max(1))),
+            metrics: ocpp_metrics,
+            ..CsmsOptions::default()
+        },
+    );
     applier
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -213,8 +251,10 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         metrics_registry,
         registry,
         terminals: Arc::clone(&terminals),
+        operator_orgs,
         stream,
         bell: Arc::clone(&bell),
+        csms: Arc::clone(&csms),
         ready: AtomicBool::new(false),
     });
 
@@ -363,25 +403,69 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         shutdown_rx.clone(),
     ));
 
-    // HTTP API.
+    // OCPP CSMS.
+    let ocpp_listener = bind(&ocpp.listen, "OCPP").await?;
+    let ocpp_port = ocpp_listener.local_addr()?.port();
+    let csms_task = match (&ocpp.tls_cert, &ocpp.tls_key) {
+        // Security profile 2: TLS with basic auth.
+        (Some(cert), Some(key)) => {
+            let read = |p: &PathBuf| {
+                std::fs::read(p).with_context(|| format!("[ocpp] reading {}", p.display()))
+            };
+            let acceptor = gateway::ocpp::tls_acceptor(&read(cert)?, &read(key)?)
+                .context("[ocpp] tls_cert / tls_key")?;
+            tokio::spawn(gateway::ocpp::serve_tls(
+                Arc::clone(&csms),
+                ocpp_listener,
+                acceptor,
+                shutdown_rx.clone(),
+            ))
+        }
+        (None, None) => tokio::spawn(gateway::ocpp::serve(
+            Arc::clone(&csms),
+            ocpp_listener,
+            shutdown_rx.clone(),
+        )),
+        _ => anyhow::bail!("[ocpp] needs both tls_cert and tls_key, or neither"),
+    };
+    // Time-of-use periods change a site's limit at their boundaries: share it again then.
+    let tou = tokio::spawn(tou_rebalance(
+        Arc::clone(&csms),
+        config.sites.clone(),
+        shutdown_rx.clone(),
+    ));
+
+    // HTTP API, with T/CEC 102 under `/evcs/v1/`.
+    let (tcec_router, poller) = crate::tcec::start(
+        &config.tcec,
+        Arc::clone(&catalog),
+        pipeline.clone(),
+        tcec_metrics,
+        shutdown_rx.clone(),
+    )?;
     let http_listener = bind(&config.http.listen, "HTTP").await?;
     let http_port = http_listener.local_addr()?.port();
     let router = api::router(Arc::new(crate::backend::PlatformBackend(Arc::clone(
         &platform,
-    ))));
+    ))))
+    .merge(tcec_router);
     let mut http_shutdown = shutdown_rx.clone();
     let http = tokio::spawn(api::serve(http_listener, router, async move {
         let _ = http_shutdown.wait_for(|s| *s).await;
     }));
 
     let zero = |addr: &str| addr.rsplit(':').next() == Some("0");
-    if zero(&config.http.listen) || zero(&gbt.listen) || zero(&jt.listen) {
-        let ports =
-            serde_json::json!({ "http": http_port, "gbt32960": gbt_port, "jt808": jt_port });
+    if [&config.http.listen, &gbt.listen, &jt.listen, &ocpp.listen]
+        .into_iter()
+        .any(|a| zero(a))
+    {
+        let ports = serde_json::json!({
+            "http": http_port, "gbt32960": gbt_port, "jt808": jt_port, "ocpp": ocpp_port,
+        });
         write_atomically(&data_dir.join("ports.json"), ports.to_string().as_bytes())?;
     }
     platform.ready.store(true, Ordering::Release);
-    tracing::info!(http_port, gbt32960_port = gbt_port, jt808_port = jt_port, data_dir = %data_dir.display(), "Haihe is serving");
+    tracing::info!(http_port, gbt32960_port = gbt_port, jt808_port = jt_port, ocpp_port, data_dir = %data_dir.display(), "Haihe is serving");
 
     wait_for_signal().await;
     tracing::info!("shutting down");
@@ -389,6 +473,11 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let _ = shutdown_tx.send(true);
     let _ = gateway.await;
     let _ = jt_gateway.await;
+    let _ = csms_task.await;
+    let _ = tou.await;
+    if let Some(poller) = poller {
+        let _ = poller.await;
+    }
     let _ = http.await;
     let _ = flusher.await;
     drop(pipeline);
@@ -416,6 +505,33 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!(error = %e, "final flush failed; the WAL still has the data");
     }
     Ok(())
+}
+
+/// Every 30 s: a site whose limit changed (a time-of-use boundary passed) is shared again.
+async fn tou_rebalance(
+    csms: Arc<Csms>,
+    sites: Vec<crate::config::Site>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut limits: Vec<f64> = sites
+        .iter()
+        .map(|s| crate::ocpp::site_limit_at(s, now()))
+        .collect();
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        for (site, limit) in sites.iter().zip(&mut limits) {
+            let now_limit = crate::ocpp::site_limit_at(site, now());
+            if (now_limit - *limit).abs() > f64::EPSILON {
+                tracing::info!(site = %site.id, from_kw = *limit, to_kw = now_limit, "site limit changed");
+                *limit = now_limit;
+                csms.rebalance_site(&site.id).await;
+            }
+        }
+    }
 }
 
 async fn flush_loop(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
@@ -454,6 +570,14 @@ async fn flush_loop(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
                     if let Err(e) = p.wal.truncate_before(stats.flushed_lsn + 1) {
                         tracing::warn!(error = %e, "WAL checkpoint failed");
                     }
+                    // Charging rows the lake now holds in Parquet need no replay copy.
+                    let catalog = Arc::clone(&p.catalog);
+                    let upto = stats.flushed_lsn + 1;
+                    if let Ok(Err(e)) =
+                        tokio::task::spawn_blocking(move || catalog.prune_charging_out(upto)).await
+                    {
+                        tracing::warn!(error = %e, "pruning the charging outputs failed");
+                    }
                 }
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "flush failed; data stays in the WAL and memory");
@@ -466,7 +590,17 @@ async fn flush_loop(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
             let (lake, days) = (Arc::clone(&p.lake), p.config.storage.retention_days);
             let _ = tokio::task::spawn_blocking(move || lake.apply_retention(t, days)).await;
             let p = Arc::clone(&p);
-            let _ = tokio::task::spawn_blocking(move || prune_alarm_outbox(&p)).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                prune_alarm_outbox(&p);
+                // A finished session is remembered (to drop an operator's repeated push) for
+                // as long as the data is kept.
+                let days = i64::from(p.config.storage.retention_days);
+                let before = Timestamp::from_secs(t.as_secs() - days * 86_400);
+                if let Err(e) = p.catalog.prune_charging_done(before) {
+                    tracing::warn!(error = %e, "pruning finished sessions failed");
+                }
+            })
+            .await;
         }
     }
 }

@@ -10,16 +10,27 @@
 //! powertrain,owner_org`, what `haihe fleet import` reads). Alone it only writes the file and
 //! exits, so that the registry can be imported before the terminals connect; with `--jt808` it
 //! writes the file, then runs.
+//!
+//! Charging: `--tcec-operator URL` (and/or `--tcec-listen ADDR`) runs a charging operator's
+//! platform speaking T/CEC 102 (pushes to the URL, answers polls on the address);
+//! `--ocpp ws://HOST:PORT` runs `--chargers N` OCPP charge points. Either runs alone or beside
+//! one vehicle mode, on one runtime, until `--duration` or Ctrl-C. With one mode the JSON line is
+//! that mode's summary; with several it is an object with one summary per mode (`gbt32960`,
+//! `jt808`, `tcec`, `ocpp`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
 use anyhow::{Context, bail};
 use sim::fault::Fault;
 use sim::gbt32960::{Config, Edition, Mode, Snapshot};
 use sim::jt808::{self, Summary, Version, Versions};
+use sim::{ocpp, tcec};
+use tokio::sync::watch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum EditionArg {
@@ -71,7 +82,16 @@ impl FaultArg {
     }
 }
 
-/// Exactly one of `--gbt32960` and `--jt808` names the server (or `--fleet-csv` alone writes
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OcppVersionArg {
+    #[value(name = "1.6")]
+    V16,
+    #[value(name = "2.0.1")]
+    V201,
+    Mixed,
+}
+
+/// At most one of `--gbt32960` and `--jt808` names the server (or `--fleet-csv` alone writes
 /// the JT/T 808 registry); flags of the other protocol are refused.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -196,6 +216,66 @@ pub(crate) struct Args {
         conflicts_with = "jt808"
     )]
     fault_after: f64,
+
+    /// A charging operator's platform pushing T/CEC 102 to this base URL of the supervision
+    /// platform (`http://HOST:PORT/evcs/v1/`): query_token, notification_stationInfo for every
+    /// station, notification_stationStatus on every connector change,
+    /// notification_charge_order_info when a session ends.
+    #[arg(long, value_name = "URL")]
+    tcec_operator: Option<String>,
+    /// Also answer the platform's polls (query_token, query_stations_info, query_station_status,
+    /// query_station_stats) on this address (port 0: any; the URL is printed on stderr and in
+    /// the summary's `poll.url`). Alone, the operator only answers polls.
+    #[arg(long, value_name = "ADDR")]
+    tcec_listen: Option<SocketAddr>,
+    /// The operator's OperatorID (9 characters).
+    #[arg(long, value_name = "ID", default_value = tcec::DEFAULT_OPERATOR_ID)]
+    operator_id: String,
+    /// The OperatorSecret the platform gave this operator (16 characters).
+    #[arg(long, value_name = "SECRET", default_value = tcec::DEFAULT_OPERATOR_SECRET)]
+    operator_secret: String,
+    /// DataSecret: the AES-128 key (16 characters).
+    #[arg(long, value_name = "SECRET", default_value = tcec::DEFAULT_DATA_SECRET)]
+    data_secret: String,
+    /// DataSecretIV: the AES IV (16 characters).
+    #[arg(long, value_name = "SECRET", default_value = tcec::DEFAULT_DATA_SECRET_IV)]
+    data_secret_iv: String,
+    /// SigSecret: the HMAC-MD5 key (16 characters).
+    #[arg(long, value_name = "SECRET", default_value = tcec::DEFAULT_SIG_SECRET)]
+    sig_secret: String,
+    /// Stations of the T/CEC operator (2–5 chargers of two connectors each).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    stations: usize,
+    /// Wall seconds per five simulated minutes of the T/CEC operator (sessions last 20–90
+    /// simulated minutes) [default: --interval].
+    #[arg(long, value_name = "SECS")]
+    tcec_interval: Option<f64>,
+
+    /// OCPP charge points connecting to ws://HOST:PORT/ocpp/{id} (ids CP-0001, CP-0002, …).
+    #[arg(long, value_name = "ws://HOST:PORT")]
+    ocpp: Option<String>,
+    /// Number of OCPP charge points.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    chargers: usize,
+    /// Number of the first charge point.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    first_charger: usize,
+    /// HTTP Basic password of every charge point (security profile 1); none: no header.
+    #[arg(long, value_name = "PASSWORD")]
+    password: Option<String>,
+    /// OCPP version: 1.6, 2.0.1, or mixed (odd numbers 1.6, even 2.0.1).
+    #[arg(long, value_enum, default_value = "mixed")]
+    ocpp_version: OcppVersionArg,
+    /// Connectors (EVSEs) per charge point.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    connectors: u32,
+    /// Seconds between two meter values of a charging session; a session lasts 4–18 of them.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    meter_interval: f64,
+    /// Mean seconds a connector stays free before the next vehicle arrives; 0: vehicles come
+    /// only by remote start.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    arrival_secs: f64,
 }
 
 fn seconds(what: &str, secs: f64) -> anyhow::Result<Duration> {
@@ -302,16 +382,241 @@ impl Args {
 
 /// Runs the simulation on a multi-threaded runtime; Ctrl-C stops it cleanly (logouts first).
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let charging =
+        args.tcec_operator.is_some() || args.tcec_listen.is_some() || args.ocpp.is_some();
+    if charging {
+        return run_modes(args);
+    }
     match (&args.gbt32960, &args.jt808) {
         (Some(server), None) => run_gbt32960(args, server),
         (None, Some(server)) => run_jt808(args, Some(server)),
         (None, None) if args.fleet_csv.is_some() => run_jt808(args, None),
         (Some(_), Some(_)) => bail!("--gbt32960 and --jt808 cannot be used together"),
         (None, None) => bail!(
-            "a server is needed: --gbt32960 HOST:PORT or --jt808 HOST:PORT (or --fleet-csv FILE \
-             alone to write the JT/T 808 fleet registry)"
+            "a server is needed: --gbt32960 HOST:PORT, --jt808 HOST:PORT, --tcec-operator URL \
+             (or --tcec-listen ADDR) or --ocpp ws://HOST:PORT (or --fleet-csv FILE alone to \
+             write the JT/T 808 fleet registry)"
         ),
     }
+}
+
+impl Args {
+    fn tcec_config(&self) -> anyhow::Result<tcec::Config> {
+        let interval = seconds("tcec-interval", self.tcec_interval.unwrap_or(self.interval))?;
+        let mut c = tcec::Config::new(self.stations, interval);
+        c.platform_url = self.tcec_operator.clone();
+        c.listen = self.tcec_listen;
+        c.operator_id = self.operator_id.clone();
+        c.operator_secret = self.operator_secret.clone();
+        c.data_secret = self.data_secret.clone();
+        c.data_secret_iv = self.data_secret_iv.clone();
+        c.sig_secret = self.sig_secret.clone();
+        c.duration = self.duration.map(|d| seconds("duration", d)).transpose()?;
+        c.seed = self.seed;
+        c.progress_every = progress_period(self.progress)?;
+        Ok(c)
+    }
+
+    fn ocpp_config(&self, server: &str) -> anyhow::Result<ocpp::Config> {
+        let mut c = ocpp::Config::new(server, self.chargers);
+        c.first_charger = self.first_charger;
+        c.versions = match self.ocpp_version {
+            OcppVersionArg::V16 => ocpp::Versions::Only(ocpp::Version::V16),
+            OcppVersionArg::V201 => ocpp::Versions::Only(ocpp::Version::V201),
+            OcppVersionArg::Mixed => ocpp::Versions::Mixed,
+        };
+        c.password = self.password.clone();
+        c.connectors = self.connectors;
+        c.meter_interval = seconds("meter-interval", self.meter_interval)?;
+        // NaN is refused along with negative values; zero means remote starts only.
+        if self.arrival_secs.is_nan() || self.arrival_secs < 0.0 {
+            bail!(
+                "--arrival-secs must be zero or a positive number of seconds, not {}",
+                self.arrival_secs
+            );
+        }
+        c.arrival_mean = if self.arrival_secs > 0.0 {
+            Some(seconds("arrival-secs", self.arrival_secs)?)
+        } else {
+            None
+        };
+        c.duration = self.duration.map(|d| seconds("duration", d)).transpose()?;
+        c.seed = self.seed;
+        c.progress_every = progress_period(self.progress)?;
+        Ok(c)
+    }
+}
+
+/// Completes once `rx` turns true (Ctrl-C), or never if its sender is gone.
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    if rx.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The charging modes, alone or beside one vehicle mode, on one runtime: one summary line (one
+/// object per mode when there are several).
+fn run_modes(args: &Args) -> anyhow::Result<ExitCode> {
+    if args.gbt32960.is_some() && args.jt808.is_some() {
+        bail!("--gbt32960 and --jt808 cannot be used together");
+    }
+    // Everything is checked before anything starts.
+    let gbt = args.gbt32960.as_ref().map(|s| args.config(s)).transpose()?;
+    let jt = args
+        .jt808
+        .as_ref()
+        .map(|s| args.jt808_config(s))
+        .transpose()?;
+    if let (Some(path), Some(c)) = (&args.fleet_csv, &jt) {
+        write_fleet_csv(path, &c.fleet()?)?;
+    }
+    let tcec_config = if args.tcec_operator.is_some() || args.tcec_listen.is_some() {
+        Some(args.tcec_config()?)
+    } else {
+        None
+    };
+    let ocpp_config = args
+        .ocpp
+        .as_ref()
+        .map(|s| args.ocpp_config(s))
+        .transpose()?;
+
+    runtime()?.block_on(async move {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            ctrl_c().await;
+            let _ = stop_tx.send(true);
+        });
+        let mut parts: Vec<(&'static str, serde_json::Value)> = Vec::new();
+        let mut failed = false;
+
+        let gbt_run = async {
+            let Some(c) = gbt else { return Ok(None) };
+            let server = c.server.clone();
+            let mut last = None;
+            let s = sim::gbt32960::run(c, stopped(stop_rx.clone()), |s: &Snapshot| {
+                print_progress(s, &mut last);
+            })
+            .await?;
+            let ok = s.connections.opened > 0;
+            if !ok {
+                print_error(&format!("never connected to {server}"));
+            }
+            anyhow::Ok(Some((serde_json::to_value(&s)?, ok)))
+        };
+        let jt_run = async {
+            let Some(c) = jt else { return Ok(None) };
+            let server = c.server.clone();
+            let mut last = None;
+            let s = jt808::run(c, stopped(stop_rx.clone()), |s: &Summary| {
+                print_jt808_progress(s, &mut last);
+            })
+            .await?;
+            let ok = s.connections.opened > 0 && s.authenticated > 0;
+            if !ok {
+                print_error(&format!("no JT/T 808 terminal authenticated with {server}"));
+            }
+            anyhow::Ok(Some((serde_json::to_value(&s)?, ok)))
+        };
+        let tcec_run = async {
+            let Some(c) = tcec_config else {
+                return Ok(None);
+            };
+            let operator = tcec::Operator::bind(c.clone()).await?;
+            if let Some(url) = operator.poll_url() {
+                print_error_line(&format!("tcec: poll endpoints at {url}"));
+            }
+            let s = operator
+                .run(stopped(stop_rx.clone()), print_tcec_progress)
+                .await;
+            let ok = c.platform_url.is_none() || s.station_info.delivered > 0;
+            if !ok {
+                print_error(&format!(
+                    "no T/CEC push was delivered to {} (refusals: {:?})",
+                    c.platform_url.as_deref().unwrap_or_default(),
+                    s.troubles.refusals
+                ));
+            }
+            anyhow::Ok(Some((serde_json::to_value(&s)?, ok)))
+        };
+        let ocpp_run = async {
+            let Some(c) = ocpp_config else {
+                return Ok(None);
+            };
+            let server = c.server.clone();
+            let s = ocpp::run(c, stopped(stop_rx.clone()), print_ocpp_progress).await?;
+            let ok = s.connections > 0;
+            if !ok {
+                print_error(&format!("no charge point could connect to {server}"));
+            }
+            anyhow::Ok(Some((serde_json::to_value(&s)?, ok)))
+        };
+        let (g, j, t, o) = tokio::join!(gbt_run, jt_run, tcec_run, ocpp_run);
+        for (name, part) in [("gbt32960", g?), ("jt808", j?), ("tcec", t?), ("ocpp", o?)] {
+            if let Some((value, ok)) = part {
+                failed |= !ok;
+                parts.push((name, value));
+            }
+        }
+        let line = if parts.len() == 1 {
+            serde_json::to_string(&parts[0].1)?
+        } else {
+            serde_json::to_string(
+                &parts
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect::<serde_json::Map<_, _>>(),
+            )?
+        };
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{line}");
+        }
+        Ok(if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+fn print_error(message: &str) {
+    print_error_line(&format!("error: {message}"));
+}
+
+fn print_error_line(line: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{line}");
+    }
+}
+
+/// One T/CEC progress line: pushes delivered of those produced, pending retries, troubles.
+fn print_tcec_progress(s: &tcec::Summary) {
+    print_error_line(&format!(
+        "[{:7.1}s] tcec {}: stations {}/{} · status {}/{} delivered · orders {}/{} delivered ({:.1} kWh) · refused {} · network errors {} · busy {} · token queries {}",
+        s.elapsed_s,
+        s.operator_id,
+        s.station_info.delivered,
+        s.stations,
+        s.status.delivered,
+        s.status.generated,
+        s.orders.delivered,
+        s.orders.generated,
+        s.delivered_energy_kwh,
+        s.station_info.refused + s.status.refused + s.orders.refused,
+        s.troubles.network_errors,
+        s.troubles.busy,
+        s.troubles.token_queries,
+    ));
+}
+
+/// One OCPP progress line.
+fn print_ocpp_progress(p: &ocpp::Progress) {
+    print_error_line(&format!(
+        "[{:7.1}s] ocpp: {}/{} charge points connected",
+        p.elapsed_s, p.online, p.chargers
+    ));
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -10,11 +10,14 @@ mod gbt32960;
 mod jt808;
 mod listener;
 mod metrics;
+pub mod ocpp;
+pub mod tcec;
 
 pub use gbt32960::{Gbt32960, Registered};
 pub use jt808::{Jt808, Jt808Directory};
 pub use listener::{ListenerOptions, Shared, serve};
 pub use metrics::GatewayMetrics;
+pub use ocpp::{Csms, CsmsOptions, OcppMetrics};
 
 use model::Timestamp;
 use pipeline::IngestRecord;

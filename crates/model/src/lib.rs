@@ -14,7 +14,8 @@ mod vin;
 
 pub use alarm::{Alarm, AlarmChangeKind, AlarmNotice, AlarmState};
 pub use charging::{
-    Charger, ChargingEvent, ChargingSession, ConnectorState, ConnectorStatus, OCPP_OPERATOR, Station,
+    Charger, ChargingEvent, ChargingSession, ConnectorState, ConnectorStatus, OCPP_OPERATOR,
+    Station,
 };
 pub use fleet::FleetReport;
 pub use registry::VehicleInfo;

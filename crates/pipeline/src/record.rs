@@ -127,21 +127,34 @@ mod tests {
     }
 
     #[test]
-    fn jt808_records_round_trip_with_code_2() {
-        let r = IngestRecord {
+    fn each_protocol_round_trips_with_its_code() {
+        for (protocol, code) in [
+            (SourceProtocol::Gbt32960, 1),
+            (SourceProtocol::Jt808, 2),
+            (SourceProtocol::Tcec, 3),
+            (SourceProtocol::Ocpp, 4),
+        ] {
+            let r = IngestRecord {
+                protocol,
+                received_at: Timestamp::from_secs(1_800_000_000),
+                org: Some("operator-a".into()),
+                payload: vec![1, 13, 0, 0, 0, 0, 0],
+            };
+            let bytes = r.encode();
+            assert_eq!(bytes[1], code);
+            assert_eq!(IngestRecord::decode(&bytes).unwrap(), r);
+        }
+        let mut unknown = IngestRecord {
             protocol: SourceProtocol::Jt808,
-            received_at: Timestamp::from_secs(1_800_000_000),
+            received_at: Timestamp::from_secs(0),
             org: None,
-            payload: vec![1, 13, 0, 0, 0, 0, 0],
-        };
-        let bytes = r.encode();
-        assert_eq!(bytes[1], 2);
-        assert_eq!(IngestRecord::decode(&bytes).unwrap(), r);
-        let mut unknown = bytes.clone();
-        unknown[1] = 3;
+            payload: Vec::new(),
+        }
+        .encode();
+        unknown[1] = 5;
         assert_eq!(
             IngestRecord::decode(&unknown),
-            Err(RecordError::Protocol(3))
+            Err(RecordError::Protocol(5))
         );
     }
 }

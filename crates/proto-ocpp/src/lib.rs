@@ -13,21 +13,27 @@
 //!   [`IdGenerator`]: dispatch by action with the specification's error codes, and the CSMS's side
 //!   of the conversation;
 //! - [`Correlator`]: the CSMS's own calls on one connection — one outstanding at a time, answers
-//!   matched by unique id and typed by the call's action, timeouts against a `now` parameter.
+//!   matched by unique id and typed by the call's action, timeouts against a `now` parameter;
+//! - [`Stored`], [`encode_stored`], [`decode_stored`]: the write-ahead log's form of one CALL a
+//!   charger made, with what the CSMS decided when answering it;
+//! - [`to_events`]: a stored CALL in the shared charging model.
 
 #[macro_use]
 mod macros;
+mod charging;
 mod correlate;
 mod dispatch;
 mod error;
 mod frame;
 #[cfg(test)]
 mod proptests;
+mod stored;
 mod types;
 pub mod v16;
 pub mod v201;
 mod version;
 
+pub use charging::{source, state_v16, state_v201, to_events};
 pub use correlate::{Answer, CorrelateError, Correlator, Outstanding};
 pub use dispatch::{
     IdGenerator, Incoming, Request, Response, decode_call, decode_result, encode_call,
@@ -37,6 +43,10 @@ pub use error::{CallError, ErrorCode};
 pub use frame::{
     CALL, CALL_ERROR, CALL_RESULT, Call, CallErrorFrame, CallResult, DEFAULT_MAX_MESSAGE_LEN,
     Frame, FrameError, FrameErrorKind, MAX_UNIQUE_ID_LEN, parse,
+};
+pub use stored::{
+    MAX_STORED_ID, MAX_STORED_TEXT, STORED_FORMAT, StoreError, Stored, StoredError, decode_stored,
+    encode_stored,
 };
 pub use types::{CiString, DateTime, Location, Measurand, Phase, ReadingContext};
 pub use version::{DEFAULT_PREFERENCE, Version, negotiate};

@@ -21,9 +21,11 @@ pub mod duty;
 pub mod fault;
 pub mod gbt32960;
 pub mod jt808;
+pub mod ocpp;
 pub mod rng;
 pub mod roads;
 pub mod routes;
+pub mod tcec;
 pub mod vehicle;
 
 /// Why a simulation could not run.

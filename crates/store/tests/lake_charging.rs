@@ -140,6 +140,12 @@ async fn read_back(lake: &Lake, statuses: &[ConnectorStatus], sessions: &[Chargi
             .expect("sessions"),
         [sessions[1].clone()]
     );
+    assert_eq!(
+        lake.sessions_between(from, to, None, usize::MAX)
+            .await
+            .expect("every session"),
+        by_end
+    );
     // By end time: the session that started yesterday and ended today is today's.
     assert_eq!(
         lake.sessions_between(day0(), to, Some(OP_A), 100)

@@ -34,6 +34,8 @@ pub struct Server {
     pub gbt: u16,
     /// The JT/T 808 port (0 if the server did not report one).
     pub jt808: u16,
+    /// The OCPP port (0 if the server did not report one).
+    pub ocpp: u16,
     pub token: String,
 }
 
@@ -44,6 +46,11 @@ pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
         ""
     } else {
         "[jt808]\nlisten = \"127.0.0.1:0\"\n"
+    };
+    let ocpp = if extra.contains("[ocpp]") {
+        ""
+    } else {
+        "[ocpp]\nlisten = \"127.0.0.1:0\"\n"
     };
     let text = format!(
         r#"
@@ -57,7 +64,7 @@ username = "{PLATFORM_USER}"
 password = "{PLATFORM_PASS}"
 org = "carmaker-a"
 vin_prefixes = ["LA9"]
-{jt808}{extra}
+{jt808}{ocpp}{extra}
 "#
     );
     std::fs::write(&config, text).unwrap();
@@ -96,6 +103,7 @@ impl Server {
             http: 0,
             gbt: 0,
             jt808: 0,
+            ocpp: 0,
             token: String::new(),
         };
         let ports: serde_json::Value = poll(120, "ports.json", || {
@@ -109,6 +117,7 @@ impl Server {
         server.http = ports["http"].as_u64().unwrap() as u16;
         server.gbt = ports["gbt32960"].as_u64().unwrap() as u16;
         server.jt808 = ports["jt808"].as_u64().unwrap_or(0) as u16;
+        server.ocpp = ports["ocpp"].as_u64().unwrap_or(0) as u16;
         server.token = std::fs::read_to_string(data.join("admin.token"))
             .unwrap()
             .trim()

@@ -719,6 +719,25 @@ impl Catalog {
         Ok(out)
     }
 
+    /// Writes stations the configuration defines (OCPP sites), outside the record stream: they
+    /// are the operator's settings, not data a peer sent, so they need no replay.
+    pub fn upsert_stations(&self, stations: &[Station], now: Timestamp) -> Result<()> {
+        let mut conn = self.lock_conn();
+        let tx = conn.transaction().map_err(sqlite(&self.path))?;
+        let mut unused = ChargingApplied::default();
+        for s in stations {
+            apply_event(
+                &tx,
+                &ChargingEvent::Station(s.clone()),
+                now,
+                None,
+                &mut unused,
+            )
+            .map_err(sqlite(&self.path))?;
+        }
+        tx.commit().map_err(sqlite(&self.path))
+    }
+
     /// Deletes the stored outputs of records with an LSN below `upto_lsn` (pass the lake's
     /// flushed LSN: the lake ignores those records on replay); returns how many rows went.
     pub fn prune_charging_out(&self, upto_lsn: u64) -> Result<usize> {

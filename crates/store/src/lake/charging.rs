@@ -323,7 +323,7 @@ impl Lake {
     }
 
     /// The charging sessions that ended in `[from, to)` (of one operator when `operator_id` is
-    /// given), oldest end first, at most `limit`; buffered rows included.
+    /// given), oldest end first, at most `limit` (`usize::MAX`: all); buffered rows included.
     pub async fn sessions_between(
         &self,
         from: Timestamp,
@@ -340,7 +340,8 @@ impl Lake {
                 col("operator_id").sort(true, false),
                 col("session_id").sort(true, false),
             ])?
-            .limit(0, Some(limit))?;
+            // DataFusion's optimizer refuses a fetch beyond `i64`.
+            .limit(0, (limit < i64::MAX as usize).then_some(limit))?;
         let mut out = Vec::new();
         for batch in df.collect().await? {
             out.extend(sessions_from_batch(&batch)?);

@@ -576,3 +576,37 @@ fn a_version_3_catalog_migrates_and_keeps_its_data() {
         [s]
     );
 }
+
+#[test]
+fn configured_stations_are_written_without_moving_the_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = open(&dir);
+    let site = Station {
+        operator_id: OCPP_OPERATOR.to_owned(),
+        station_id: "depot-1".to_owned(),
+        name: "Bus depot 1".to_owned(),
+        lon: Some(117.2),
+        lat: Some(39.1),
+        district: Some("120104".to_owned()),
+        connectors: 0,
+        rated_power_kw: 60.0,
+        source: "ocpp".to_owned(),
+    };
+    cat.upsert_stations(std::slice::from_ref(&site), t(0))
+        .unwrap();
+    let got = cat.stations(Some(OCPP_OPERATOR), None).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].station, site);
+    assert_eq!(got[0].updated_at, t(0));
+    assert_eq!(cat.cursor(CHARGING_CURSOR).unwrap(), None);
+    // Written again with a new name: one row, updated.
+    let renamed = Station {
+        name: "Depot one".to_owned(),
+        ..site
+    };
+    cat.upsert_stations(std::slice::from_ref(&renamed), t(5))
+        .unwrap();
+    let got = cat.stations(None, None).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].station.name, "Depot one");
+}
