@@ -264,27 +264,12 @@ fn profile16(tx: i32, watts: f64) -> Request {
     Request::V16(v16::Request::SetChargingProfile(
         v16::SetChargingProfileRequest {
             connector_id: 1,
-            cs_charging_profiles: v16::ChargingProfile {
-                charging_profile_id: 100,
-                transaction_id: Some(tx),
-                stack_level: 0,
-                charging_profile_purpose: v16::ChargingProfilePurpose::TxProfile,
-                charging_profile_kind: v16::ChargingProfileKind::Relative,
-                recurrency_kind: None,
-                valid_from: None,
-                valid_to: None,
-                charging_schedule: v16::ChargingSchedule {
-                    duration: None,
-                    start_schedule: None,
-                    charging_rate_unit: v16::ChargingRateUnit::W,
-                    charging_schedule_period: vec![v16::ChargingSchedulePeriod {
-                        start_period: 0,
-                        limit: watts,
-                        number_phases: None,
-                    }],
-                    min_charging_rate: None,
-                },
-            },
+            cs_charging_profiles: v16::ChargingProfile::constant_watts(
+                100,
+                v16::ChargingProfilePurpose::TxProfile,
+                Some(tx),
+                watts,
+            ),
         },
     ))
 }
@@ -293,30 +278,12 @@ fn profile201(tx: &str, watts: f64) -> Request {
     Request::V201(v201::Request::SetChargingProfile(
         v201::SetChargingProfileRequest {
             evse_id: 1,
-            charging_profile: v201::ChargingProfile {
-                id: 100,
-                stack_level: 0,
-                charging_profile_purpose: v201::ChargingProfilePurpose::TxProfile,
-                charging_profile_kind: v201::ChargingProfileKind::Relative,
-                recurrency_kind: None,
-                valid_from: None,
-                valid_to: None,
-                transaction_id: CiString::new(tx),
-                charging_schedule: vec![v201::ChargingSchedule {
-                    id: 1,
-                    start_schedule: None,
-                    duration: None,
-                    charging_rate_unit: v201::ChargingRateUnit::W,
-                    charging_schedule_period: vec![v201::ChargingSchedulePeriod {
-                        start_period: 0,
-                        limit: watts,
-                        number_phases: None,
-                        phase_to_use: None,
-                    }],
-                    min_charging_rate: None,
-                    sales_tariff: None,
-                }],
-            },
+            charging_profile: v201::ChargingProfile::constant_watts(
+                100,
+                v201::ChargingProfilePurpose::TxProfile,
+                CiString::new(tx),
+                watts,
+            ),
         },
     ))
 }

@@ -195,6 +195,38 @@ pub struct ChargingProfile {
     pub charging_schedule: ChargingSchedule,
 }
 
+impl ChargingProfile {
+    /// A profile of one period from 0 s, relative to its start: at most `watts`.
+    pub fn constant_watts(
+        id: i32,
+        purpose: ChargingProfilePurpose,
+        transaction_id: Option<i32>,
+        watts: f64,
+    ) -> Self {
+        Self {
+            charging_profile_id: id,
+            transaction_id,
+            stack_level: 0,
+            charging_profile_purpose: purpose,
+            charging_profile_kind: ChargingProfileKind::Relative,
+            recurrency_kind: None,
+            valid_from: None,
+            valid_to: None,
+            charging_schedule: ChargingSchedule {
+                duration: None,
+                start_schedule: None,
+                charging_rate_unit: ChargingRateUnit::W,
+                charging_schedule_period: vec![ChargingSchedulePeriod {
+                    start_period: 0,
+                    limit: watts,
+                    number_phases: None,
+                }],
+                min_charging_rate: None,
+            },
+        }
+    }
+}
+
 // ---- messages -------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

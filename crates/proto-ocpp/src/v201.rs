@@ -250,6 +250,42 @@ pub struct ChargingProfile {
     pub charging_schedule: Vec<ChargingSchedule>,
 }
 
+impl ChargingProfile {
+    /// A profile with one schedule of one period from 0 s, relative to its start: at most
+    /// `watts`.
+    pub fn constant_watts(
+        id: i32,
+        purpose: ChargingProfilePurpose,
+        transaction_id: Option<CiString<36>>,
+        watts: f64,
+    ) -> Self {
+        Self {
+            id,
+            stack_level: 0,
+            charging_profile_purpose: purpose,
+            charging_profile_kind: ChargingProfileKind::Relative,
+            recurrency_kind: None,
+            valid_from: None,
+            valid_to: None,
+            transaction_id,
+            charging_schedule: vec![ChargingSchedule {
+                id: 1,
+                start_schedule: None,
+                duration: None,
+                charging_rate_unit: ChargingRateUnit::W,
+                charging_schedule_period: vec![ChargingSchedulePeriod {
+                    start_period: 0,
+                    limit: watts,
+                    number_phases: None,
+                    phase_to_use: None,
+                }],
+                min_charging_rate: None,
+                sales_tariff: None,
+            }],
+        }
+    }
+}
+
 // ---- messages -------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,13 @@
 //!   rounds), with ignition, odometer and fuel;
 //! - [`jt808`]: JT/T 808 terminals (2011, 2013, 2019) for that fleet, one connection each:
 //!   registration, authentication, reports, heartbeats, blind-area batches, reconnects, and
-//!   the fleet registry CSV.
+//!   the fleet registry CSV;
+//! - [`tcec`]: a charging operator's platform over T/CEC 102 — stations, chargers and
+//!   connectors across Tianjin's districts going through realistic states, pushing station info,
+//!   status changes and finished orders to the platform and answering its polls;
+//! - [`ocpp`]: OCPP-J 1.6 and 2.0.1 chargers (boot, status, heartbeats, transactions with meter
+//!   values that obey the charging profiles they are sent, remote start/stop, availability,
+//!   reconnects that resend what was not answered).
 //!
 //! The crate prints nothing: progress and the final figures come back as
 //! [`gbt32960::Snapshot`]s and [`jt808::Summary`]s.

@@ -172,58 +172,23 @@ impl Csms {
             (Version::V16, ChargerCommand::LimitCharger { kw }) => Request::V16(
                 v16::Request::SetChargingProfile(v16::SetChargingProfileRequest {
                     connector_id: 0,
-                    cs_charging_profiles: v16::ChargingProfile {
-                        charging_profile_id: CHARGER_CAP_PROFILE_ID,
-                        transaction_id: None,
-                        stack_level: 0,
-                        charging_profile_purpose:
-                            v16::ChargingProfilePurpose::ChargePointMaxProfile,
-                        charging_profile_kind: v16::ChargingProfileKind::Relative,
-                        recurrency_kind: None,
-                        valid_from: None,
-                        valid_to: None,
-                        charging_schedule: v16::ChargingSchedule {
-                            duration: None,
-                            start_schedule: None,
-                            charging_rate_unit: v16::ChargingRateUnit::W,
-                            charging_schedule_period: vec![v16::ChargingSchedulePeriod {
-                                start_period: 0,
-                                limit: watts(kw)?,
-                                number_phases: None,
-                            }],
-                            min_charging_rate: None,
-                        },
-                    },
+                    cs_charging_profiles: v16::ChargingProfile::constant_watts(
+                        CHARGER_CAP_PROFILE_ID,
+                        v16::ChargingProfilePurpose::ChargePointMaxProfile,
+                        None,
+                        watts(kw)?,
+                    ),
                 }),
             ),
             (Version::V201, ChargerCommand::LimitCharger { kw }) => Request::V201(
                 v201::Request::SetChargingProfile(v201::SetChargingProfileRequest {
                     evse_id: 0,
-                    charging_profile: v201::ChargingProfile {
-                        id: CHARGER_CAP_PROFILE_ID,
-                        stack_level: 0,
-                        charging_profile_purpose:
-                            v201::ChargingProfilePurpose::ChargingStationMaxProfile,
-                        charging_profile_kind: v201::ChargingProfileKind::Relative,
-                        recurrency_kind: None,
-                        valid_from: None,
-                        valid_to: None,
-                        transaction_id: None,
-                        charging_schedule: vec![v201::ChargingSchedule {
-                            id: 1,
-                            start_schedule: None,
-                            duration: None,
-                            charging_rate_unit: v201::ChargingRateUnit::W,
-                            charging_schedule_period: vec![v201::ChargingSchedulePeriod {
-                                start_period: 0,
-                                limit: watts(kw)?,
-                                number_phases: None,
-                                phase_to_use: None,
-                            }],
-                            min_charging_rate: None,
-                            sales_tariff: None,
-                        }],
-                    },
+                    charging_profile: v201::ChargingProfile::constant_watts(
+                        CHARGER_CAP_PROFILE_ID,
+                        v201::ChargingProfilePurpose::ChargingStationMaxProfile,
+                        None,
+                        watts(kw)?,
+                    ),
                 }),
             ),
         })

@@ -303,56 +303,23 @@ pub(crate) fn tx_profile(s: &Session, watts: f64) -> Request {
         TxId::V16(tx) => Request::V16(v16::Request::SetChargingProfile(
             v16::SetChargingProfileRequest {
                 connector_id: s.connector.max(0) as u32,
-                cs_charging_profiles: v16::ChargingProfile {
-                    charging_profile_id: s.profile_id,
-                    transaction_id: Some(*tx),
-                    stack_level: 0,
-                    charging_profile_purpose: v16::ChargingProfilePurpose::TxProfile,
-                    charging_profile_kind: v16::ChargingProfileKind::Relative,
-                    recurrency_kind: None,
-                    valid_from: None,
-                    valid_to: None,
-                    charging_schedule: v16::ChargingSchedule {
-                        duration: None,
-                        start_schedule: None,
-                        charging_rate_unit: v16::ChargingRateUnit::W,
-                        charging_schedule_period: vec![v16::ChargingSchedulePeriod {
-                            start_period: 0,
-                            limit: watts,
-                            number_phases: None,
-                        }],
-                        min_charging_rate: None,
-                    },
-                },
+                cs_charging_profiles: v16::ChargingProfile::constant_watts(
+                    s.profile_id,
+                    v16::ChargingProfilePurpose::TxProfile,
+                    Some(*tx),
+                    watts,
+                ),
             },
         )),
         TxId::V201(tx) => Request::V201(v201::Request::SetChargingProfile(
             v201::SetChargingProfileRequest {
                 evse_id: s.connector,
-                charging_profile: v201::ChargingProfile {
-                    id: s.profile_id,
-                    stack_level: 0,
-                    charging_profile_purpose: v201::ChargingProfilePurpose::TxProfile,
-                    charging_profile_kind: v201::ChargingProfileKind::Relative,
-                    recurrency_kind: None,
-                    valid_from: None,
-                    valid_to: None,
-                    transaction_id: CiString::new(tx.clone()),
-                    charging_schedule: vec![v201::ChargingSchedule {
-                        id: s.profile_id,
-                        start_schedule: None,
-                        duration: None,
-                        charging_rate_unit: v201::ChargingRateUnit::W,
-                        charging_schedule_period: vec![v201::ChargingSchedulePeriod {
-                            start_period: 0,
-                            limit: watts,
-                            number_phases: None,
-                            phase_to_use: None,
-                        }],
-                        min_charging_rate: None,
-                        sales_tariff: None,
-                    }],
-                },
+                charging_profile: v201::ChargingProfile::constant_watts(
+                    s.profile_id,
+                    v201::ChargingProfilePurpose::TxProfile,
+                    CiString::new(tx.clone()),
+                    watts,
+                ),
             },
         )),
     }
