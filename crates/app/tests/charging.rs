@@ -405,6 +405,44 @@ fn an_operator_and_twenty_chargers_lose_nothing_acknowledged_across_kill_9() {
     }
     let chargers = get(&server, "/api/v1/chargers?operator=ocpp");
     assert_eq!(chargers["total"], CHARGERS as u64, "{chargers}");
+    // Each 1.6 charger's connectors are in the state it last reported (all its calls answered).
+    let now: HashMap<String, String> = get(&server, "/api/v1/connectors?operator=ocpp")["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["connector_id"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut compared = 0;
+    for c in o["per_charger"].as_array().unwrap() {
+        if c["version"] != "ocpp1.6" || c["pending"] != 0 {
+            continue;
+        }
+        let id = c["id"].as_str().unwrap();
+        for (n, name) in c["statuses"].as_array().unwrap().iter().enumerate() {
+            let expected = match name.as_str().unwrap() {
+                "Available" => "available",
+                "Charging" => "charging",
+                "Preparing" | "Finishing" | "SuspendedEV" | "SuspendedEVSE" => "occupied",
+                "Reserved" => "reserved",
+                "Unavailable" => "unavailable",
+                "Faulted" => "faulted",
+                other => panic!("unexpected 1.6 status {other}"),
+            };
+            let connector = format!("{id}-{}", n + 1);
+            assert_eq!(
+                now.get(&connector).map(String::as_str),
+                Some(expected),
+                "{connector}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 0, "no 1.6 charger to compare");
 
     // ---- orderly charging: the depot never allocated more than its limit ---------------------
     let max = *watcher.max_allocated_kw.lock().unwrap();
