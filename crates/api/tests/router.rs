@@ -2691,3 +2691,75 @@ async fn a_new_category_is_accepted_with_a_warning_and_can_be_filtered() {
         Some("ambulance")
     );
 }
+
+// ---- charging -----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn charging_parameters_are_checked_before_the_backend_is_asked() {
+    let (_backend, app) = setup();
+    for (uri, needle) in [
+        (
+            "/api/v1/connectors?status=busy",
+            "status: unknown value \"busy\"; expected one of offline, available",
+        ),
+        (
+            "/api/v1/stations?operator=MA01%20H3",
+            "operator: expected an id",
+        ),
+        ("/api/v1/chargers?station=a%2Fb", "station: expected an id"),
+        (
+            "/api/v1/charging/stats?by=city",
+            "by: unknown value \"city\"; expected station, district or operator",
+        ),
+        (
+            "/api/v1/charging/stats?from=2026-07-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "must be before",
+        ),
+        (
+            "/api/v1/charging-sessions?from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "at most 92 days",
+        ),
+        (
+            "/api/v1/charging/completeness?stale_after_secs=-1",
+            "stale_after_secs",
+        ),
+        ("/api/v1/stations?vin=x", "unknown field `vin`"),
+    ] {
+        let msg = get(&app, uri, Some(ADMIN))
+            .await
+            .error(StatusCode::BAD_REQUEST, "bad_request");
+        assert!(msg.contains(needle), "{uri}: {msg}");
+    }
+}
+
+#[tokio::test]
+async fn charging_reads_need_a_token_and_commands_need_an_admin() {
+    let (_backend, app) = setup();
+    get(&app, "/api/v1/stations", None)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "unauthorized");
+    let body = r#"{"action":"RemoteStopTransaction","payload":{"transactionId":1}}"#;
+    for token in [OPERATOR, ORG_A] {
+        post(&app, "/api/v1/chargers/CP-0001/commands", Some(token), body)
+            .await
+            .error(StatusCode::FORBIDDEN, "forbidden");
+    }
+    // The sites are the city's: not for an org.
+    get(&app, "/api/v1/sites", Some(ORG_A))
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
+    let msg = post(
+        &app,
+        "/api/v1/chargers/CP-0001/commands",
+        Some(ADMIN),
+        "{\"act\":1}",
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST, "bad_request");
+    assert!(msg.contains("expected {\"action\""), "{msg}");
+    // This backend has no charging module: a clear 503, not an empty answer.
+    let msg = get(&app, "/api/v1/stations", Some(OPERATOR))
+        .await
+        .error(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert!(msg.contains("charging"), "{msg}");
+}
