@@ -12,6 +12,7 @@ mod auth;
 mod backend;
 mod charging;
 mod charging_stats;
+mod dashboard;
 mod drive;
 mod error;
 mod history;
@@ -36,6 +37,7 @@ pub use backend::*;
 pub use charging_stats::{
     ChargingRows, Completeness, GroupBy, GroupStats, charging_stats, completeness,
 };
+pub use dashboard::{Dashboard, DashboardError, DashboardOptions};
 pub use kpi::{
     CHARGER_TARGET, PLAN, PLAN_TARGETS, PLAN_YEARS, PlanTarget, charger_kpi, count_fleet,
 };
@@ -57,8 +59,18 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
     router_with(backend, Limits::default())
 }
 
-/// The API with the given limits.
+/// The API with the given limits and the embedded dashboard.
 pub fn router_with(backend: Arc<dyn Backend>, limits: Limits) -> Router {
+    router_with_dashboard(backend, limits, Dashboard::default())
+}
+
+/// The API with the given limits; `dashboard` answers the paths outside the API (see
+/// `dashboard.rs`), without a token.
+pub fn router_with_dashboard(
+    backend: Arc<dyn Backend>,
+    limits: Limits,
+    dashboard: Dashboard,
+) -> Router {
     let gate = limits::Gate::new(limits);
     let slots = StreamSlots(Arc::new(tokio::sync::Semaphore::new(limits.max_streams)));
 
@@ -131,7 +143,13 @@ pub fn router_with(backend: Arc<dyn Backend>, limits: Limits) -> Router {
 
     api.merge(live)
         .merge(open)
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .fallback(
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap| {
+                std::future::ready(dashboard.respond(&method, uri.path(), &headers))
+            },
+        )
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(backend)
 }
