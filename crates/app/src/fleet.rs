@@ -58,7 +58,7 @@ struct Report {
     warnings: Vec<String>,
 }
 
-fn import(file: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+pub(crate) fn import(file: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let (rows, mut report) = parse(&bytes)?;
     std::fs::create_dir_all(data_dir)

@@ -5,6 +5,7 @@ mod backend;
 mod charging;
 mod config;
 mod decode;
+mod demo;
 mod directory;
 mod fleet;
 mod ocpp;
@@ -42,6 +43,9 @@ enum Cmd {
     Fleet(fleet::Args),
     /// Simulate vehicles and carmaker platforms speaking the real protocols to a server.
     Simulate(Box<simulate::Args>),
+    /// Run the platform with simulators of every protocol (a city district) in one process and
+    /// print the dashboard address and admin token; Ctrl-C stops it.
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,7 +56,7 @@ fn main() -> ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
                 tracing_subscriber::EnvFilter::new(
-                    "warn,app=info,gateway=info,store=info,pipeline=info",
+                    "warn,haihe=info,app=info,gateway=info,store=info,pipeline=info",
                 )
             }),
         )
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Cmd::Decode(args) => decode::run(&args),
         Cmd::Simulate(args) => simulate::run(&args),
         Cmd::Serve(args) => serve::run(&args),
+        Cmd::Demo(args) => demo::run(&args),
         Cmd::Sql(args) => sql::run(&args),
         Cmd::Token(args) => token::run(&args),
         Cmd::Fleet(args) => fleet::run(&args),

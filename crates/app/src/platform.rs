@@ -105,17 +105,72 @@ async fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
 
 /// Runs the platform until Ctrl-C or SIGTERM.
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
+    let running = start(config).await?;
+    wait_for_signal().await;
+    running.stop().await;
+    Ok(())
+}
+
+/// The ports the platform listens on (the configured ones, or those the system chose for `:0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ports {
+    pub(crate) http: u16,
+    pub(crate) gbt32960: u16,
+    pub(crate) jt808: u16,
+    pub(crate) ocpp: u16,
+}
+
+/// A task of the running platform, awaited in order when it stops.
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+fn task<T: Send + 'static>(handle: tokio::task::JoinHandle<T>) -> Task {
+    Box::pin(async move {
+        let _ = handle.await;
+    })
+}
+
+/// A started platform: serving until [`Running::stop`].
+pub(crate) struct Running {
+    pub(crate) ports: Ports,
+    /// The admin API token, when this start created it or `admin.token` still holds it.
+    pub(crate) admin_token: Option<String>,
+    /// Held until the platform has stopped.
+    _lock: File,
+    platform: Arc<Platform>,
+    pipeline: Pipeline,
+    lake: Arc<Lake>,
+    shutdown_tx: watch::Sender<bool>,
+    /// The gateways, the CSMS, the time-of-use task, the poller, the HTTP server and the
+    /// flusher, in the order they are awaited at shutdown.
+    tasks: Vec<Task>,
+    stop_threads: Arc<AtomicBool>,
+    bell: Arc<Doorbell>,
+    ticker: std::thread::JoinHandle<()>,
+    deliverers: Vec<std::thread::JoinHandle<()>>,
+    applier_thread: std::thread::JoinHandle<()>,
+}
+
+/// Opens the data directory, replays the WAL and starts every listener and task; returns once
+/// the platform serves (`ready`), with the ports it listens on.
+pub(crate) async fn start(config: Config) -> anyhow::Result<Running> {
     let data_dir: PathBuf = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
-    let _lock = lock_data_dir(&data_dir)?;
+    let lock = lock_data_dir(&data_dir)?;
     let _ = std::fs::remove_file(data_dir.join("ports.json"));
 
     let catalog =
         Arc::new(Catalog::open(data_dir.join("catalog.db")).context("opening the catalog")?);
-    if catalog.ensure_admin_token(&data_dir)?.is_some() {
-        tracing::info!(path = %data_dir.join("admin.token").display(), "created the admin API token");
-    }
+    let admin_token = match catalog.ensure_admin_token(&data_dir)? {
+        Some(token) => {
+            tracing::info!(path = %data_dir.join("admin.token").display(), "created the admin API token");
+            Some(token)
+        }
+        None => std::fs::read_to_string(data_dir.join("admin.token"))
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty()),
+    };
     let mut lake_options = LakeOptions::default();
     lake_options.flush_interval = Duration::from_secs(config.storage.flush_interval_secs.max(1));
     lake_options.flush_bytes = config.storage.flush_bytes as u64;
@@ -467,44 +522,89 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     platform.ready.store(true, Ordering::Release);
     tracing::info!(http_port, gbt32960_port = gbt_port, jt808_port = jt_port, ocpp_port, data_dir = %data_dir.display(), "Haihe is serving");
 
-    wait_for_signal().await;
-    tracing::info!("shutting down");
-    platform.ready.store(false, Ordering::Release);
-    let _ = shutdown_tx.send(true);
-    let _ = gateway.await;
-    let _ = jt_gateway.await;
-    let _ = csms_task.await;
-    let _ = tou.await;
-    if let Some(poller) = poller {
-        let _ = poller.await;
+    Ok(Running {
+        ports: Ports {
+            http: http_port,
+            gbt32960: gbt_port,
+            jt808: jt_port,
+            ocpp: ocpp_port,
+        },
+        admin_token,
+        _lock: lock,
+        platform,
+        pipeline,
+        lake,
+        shutdown_tx,
+        tasks: [
+            Some(task(gateway)),
+            Some(task(jt_gateway)),
+            Some(task(csms_task)),
+            Some(task(tou)),
+            poller.map(task),
+            Some(task(http)),
+            Some(task(flusher)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        stop_threads,
+        bell,
+        ticker,
+        deliverers,
+        applier_thread,
+    })
+}
+
+impl Running {
+    /// Stops the platform: listeners and tasks first, then the applier, then a final flush of
+    /// what it applied.
+    pub(crate) async fn stop(self) {
+        let Self {
+            _lock,
+            platform,
+            pipeline,
+            lake,
+            shutdown_tx,
+            tasks,
+            stop_threads,
+            bell,
+            ticker,
+            deliverers,
+            applier_thread,
+            ..
+        } = self;
+        tracing::info!("shutting down");
+        platform.ready.store(false, Ordering::Release);
+        let _ = shutdown_tx.send(true);
+        for t in tasks {
+            t.await;
+        }
+        drop(pipeline);
+        drop(platform);
+        // The applier ends once every pipeline handle is gone; wait for it (bounded: a
+        // connection task that has not noticed the shutdown yet must not hold the process),
+        // then flush what it applied. Everything acknowledged is in the WAL already, so the
+        // flush only shortens the next start.
+        stop_threads.store(true, Ordering::Release);
+        bell.ring();
+        let joined = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::task::spawn_blocking(move || {
+                let _ = ticker.join();
+                for d in deliverers {
+                    let _ = d.join();
+                }
+                applier_thread.join()
+            }),
+        )
+        .await;
+        if joined.is_err() {
+            tracing::warn!("the applier did not finish in time; the WAL will replay the rest");
+        }
+        if let Err(e) = lake.flush() {
+            tracing::warn!(error = %e, "final flush failed; the WAL still has the data");
+        }
     }
-    let _ = http.await;
-    let _ = flusher.await;
-    drop(pipeline);
-    drop(platform);
-    // The applier ends once every pipeline handle is gone; wait for it (bounded: a connection task
-    // that has not noticed the shutdown yet must not hold the process), then flush what it applied.
-    // Everything acknowledged is in the WAL already, so the flush only shortens the next start.
-    stop_threads.store(true, Ordering::Release);
-    bell.ring();
-    let joined = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::task::spawn_blocking(move || {
-            let _ = ticker.join();
-            for d in deliverers {
-                let _ = d.join();
-            }
-            applier_thread.join()
-        }),
-    )
-    .await;
-    if joined.is_err() {
-        tracing::warn!("the applier did not finish in time; the WAL will replay the rest");
-    }
-    if let Err(e) = lake.flush() {
-        tracing::warn!(error = %e, "final flush failed; the WAL still has the data");
-    }
-    Ok(())
 }
 
 /// Every 30 s: a site whose limit changed (a time-of-use boundary passed) is shared again.
@@ -629,7 +729,7 @@ fn prune_alarm_outbox(p: &Platform) {
     }
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
