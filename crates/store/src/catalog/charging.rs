@@ -387,11 +387,56 @@ fn apply_event(
 
 /// A status report: a row and an output when the status changed, only the readings when it did
 /// not, nothing when it is older than what the connector already has.
+/// Where a connector is, when its status does not say (a T/CEC status push names only the
+/// connector): what the connector's row already knows, else the charger that lists it.
+fn place_of(tx: &Transaction<'_>, s: &ConnectorStatus) -> rusqlite::Result<(String, String)> {
+    if !s.station_id.is_empty() && !s.equipment_id.is_empty() {
+        return Ok((s.station_id.clone(), s.equipment_id.clone()));
+    }
+    let known: Option<(String, String)> = tx
+        .query_row(
+            "SELECT station_id, equipment_id FROM connectors
+             WHERE operator_id = ?1 AND connector_id = ?2",
+            params![s.operator_id, s.connector_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let listed: Option<(String, String)> = tx
+        .query_row(
+            "SELECT c.station_id, c.equipment_id FROM chargers c, json_each(c.connectors) j
+             WHERE c.operator_id = ?1 AND j.value = ?2 LIMIT 1",
+            params![s.operator_id, s.connector_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let pick = |given: &str, known: Option<&str>, listed: Option<&str>| -> String {
+        [Some(given), known, listed]
+            .into_iter()
+            .flatten()
+            .find(|v| !v.is_empty())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Ok((
+        pick(
+            &s.station_id,
+            known.as_ref().map(|k| k.0.as_str()),
+            listed.as_ref().map(|l| l.0.as_str()),
+        ),
+        pick(
+            &s.equipment_id,
+            known.as_ref().map(|k| k.1.as_str()),
+            listed.as_ref().map(|l| l.1.as_str()),
+        ),
+    ))
+}
+
 fn apply_status(
     tx: &Transaction<'_>,
     s: &ConnectorStatus,
     out: &mut ChargingApplied,
 ) -> rusqlite::Result<()> {
+    let (station_id, equipment_id) = place_of(tx, s)?;
     let current: Option<(String, i64)> = tx
         .query_row(
             "SELECT status, ts FROM connectors WHERE operator_id = ?1 AND connector_id = ?2",
@@ -406,7 +451,8 @@ fn apply_status(
         Some((status, _)) if status == s.status.as_str() => {
             tx.execute(
                 "UPDATE connectors SET ts = ?3, received_at = ?4,
-                     power_kw = COALESCE(?5, power_kw), soc_pct = COALESCE(?6, soc_pct)
+                     power_kw = COALESCE(?5, power_kw), soc_pct = COALESCE(?6, soc_pct),
+                     station_id = ?7, equipment_id = ?8
                  WHERE operator_id = ?1 AND connector_id = ?2",
                 params![
                     s.operator_id,
@@ -414,7 +460,9 @@ fn apply_status(
                     ts,
                     s.received_at.as_micros(),
                     power,
-                    soc
+                    soc,
+                    station_id,
+                    equipment_id
                 ],
             )?;
         }
@@ -436,8 +484,8 @@ fn apply_status(
                 params![
                     s.operator_id,
                     s.connector_id,
-                    s.station_id,
-                    s.equipment_id,
+                    station_id,
+                    equipment_id,
                     s.status.as_str(),
                     s.raw_status,
                     s.source,
@@ -448,6 +496,8 @@ fn apply_status(
                 ],
             )?;
             out.statuses.push(ConnectorStatus {
+                station_id,
+                equipment_id,
                 power_kw: power,
                 soc_pct: soc,
                 ..s.clone()

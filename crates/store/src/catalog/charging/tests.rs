@@ -610,3 +610,46 @@ fn configured_stations_are_written_without_moving_the_cursor() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].station.name, "Depot one");
 }
+
+#[test]
+fn a_status_that_names_only_its_connector_is_placed_by_the_charger_that_lists_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = open(&dir);
+    let charger = ChargingEvent::Charger(Charger {
+        operator_id: OP.to_owned(),
+        station_id: "S7".to_owned(),
+        equipment_id: "E7".to_owned(),
+        power_kw: Some(60.0),
+        connectors: vec!["C71".to_owned(), "C72".to_owned()],
+        commissioned: None,
+        model: None,
+        source: "tcec".to_owned(),
+    });
+    apply(&cat, 1, &[charger]);
+    let bare = ConnectorStatus {
+        station_id: String::new(),
+        equipment_id: String::new(),
+        ..status("C72", ConnectorState::Charging, 10)
+    };
+    let out = apply(&cat, 2, &[ChargingEvent::Status(bare.clone())]);
+    assert_eq!(out.statuses.len(), 1);
+    assert_eq!(
+        (
+            out.statuses[0].station_id.as_str(),
+            out.statuses[0].equipment_id.as_str()
+        ),
+        ("S7", "E7")
+    );
+    // The next bare status keeps the place, and so does the connector's row.
+    let next = ConnectorStatus {
+        status: ConnectorState::Available,
+        ts: t(20),
+        ..bare
+    };
+    let out = apply(&cat, 3, &[ChargingEvent::Status(next)]);
+    assert_eq!(out.statuses[0].station_id, "S7");
+    let rows = cat.connectors(None, Some(OP)).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status.station_id, "S7");
+    assert_eq!(rows[0].status.equipment_id, "E7");
+}
