@@ -18,9 +18,17 @@ target/pyenv/bin/python3 -m pip install --quiet pyarrow==26.0.1
 # independent OCPP implementation, over `websockets`.
 target/pyenv/bin/python3 -m pip install --quiet ocpp==2.1.0 websockets==17.4
 export PATH="$PWD/target/pyenv/bin:$PATH"
+# The browser test drives Debian's Chromium (with a CJK font for the Chinese interface) through
+# playwright-core; the dashboard is built with the machine's Node.js and npm.
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'wenquanyi\|noto sans cjk'; then
+    apt-get update && apt-get install -y --no-install-recommends chromium fonts-wqy-zenhei
+fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz@0.13.2
 fi
+
+section "Web dashboard (npm ci, vite build → web/dist, embedded by the binary)"
+bash scripts/build-web.sh
 
 section "Format (cargo fmt --check)"
 cargo fmt --all -- --check
@@ -31,6 +39,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 section "Tests (cargo test --workspace)"
 cargo test --workspace
+
+section "Browser test (headless Chromium: the dashboard against haihe serve and simulators)"
+cargo build -p app
+bash web/tests/run.sh
 
 section "Crate boundaries (no tokio below gateway)"
 bash scripts/check-boundaries.sh
