@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Browser-test harness: starts `haihe serve` on free ports with simulators of every protocol,
-# runs web/tests/dashboard.test.mjs against the dashboard the binary serves at `/`, and stops
-# everything.
+# Browser-test harness: starts `haihe demo` with a small fleet on free ports, runs
+# web/tests/dashboard.test.mjs against the dashboard the binary serves at `/`, and stops everything.
 #   web/tests/run.sh            HAIHE_BIN overrides target/debug/haihe (built after web/dist)
 #   KEEP=1 web/tests/run.sh     leave the platform running (prints the URL and token) instead of testing
 #   STANDIN=1 web/tests/run.sh  serve web/dist from a stand-in server (web development without
@@ -25,56 +24,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cat > "$WORK/haihe.toml" <<TOML
-[http]
-listen = "127.0.0.1:0"
-[gbt32960]
-listen = "127.0.0.1:0"
-terminals = "open"
-[[gbt32960.platforms]]
-username = "carmaker-a"
-password = "change-me"
-org = "carmaker-a"
-vin_prefixes = ["LA9"]
-[jt808]
-listen = "127.0.0.1:0"
-[storage]
-flush_interval_secs = 3
-[ocpp]
-listen = "127.0.0.1:0"
-admission = "open"
-[tcec]
-poll_interval_secs = 5
-[[tcec.peers]]
-operator_id = "MA01H3BQ2"
-operator_secret = "OpSecretHaihe001"
-data_secret = "DataSecretHaihe1"
-data_secret_iv = "DataIvHaihe00001"
-sig_secret = "SigSecretHaihe01"
-org = "operator-a"
-TOML
-
-"$BIN" serve --config "$WORK/haihe.toml" --data-dir "$WORK/data" >"$WORK/serve.log" 2>&1 &
+# `haihe demo` with a small fleet on free ports: every protocol simulated in the same process, the
+# faulty vehicles' alarms FAULT_AFTER seconds in (after the test has opened the alarms page).
+"$BIN" demo --vehicles "${VEHICLES:-80}" --http 127.0.0.1:0 --fault-after "${FAULT_AFTER:-45}" \
+    --interval 2 --data-dir "$WORK/data" >"$WORK/demo.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 300); do [ -f "$WORK/data/ports.json" ] && break; sleep 0.1; done
-[ -f "$WORK/data/ports.json" ] || { echo "run.sh: haihe serve did not start:" >&2; cat "$WORK/serve.log" >&2; exit 1; }
+for _ in $(seq 600); do [ -f "$WORK/data/ports.json" ] && break; sleep 0.1; done
+[ -f "$WORK/data/ports.json" ] || { echo "run.sh: haihe demo did not start:" >&2; cat "$WORK/demo.log" >&2; exit 1; }
 port() { node -e "console.log(JSON.parse(require('fs').readFileSync('$WORK/data/ports.json','utf8')).$1)"; }
-HTTP=$(port http); GBT=$(port gbt32960); JT=$(port jt808); OCPP=$(port ocpp)
+HTTP=$(port http)
 TOKEN="$(cat "$WORK/data/admin.token")"
-S="$BIN simulate --progress 0"
-# carmaker platform relaying 60 vehicles; 20 direct terminals (the first with a thermal runaway
-# 45 s in: the live alarm the test acknowledges); 30 fleet terminals; a T/CEC operator; 10 OCPP chargers
-$S --gbt32960 127.0.0.1:$GBT --vehicles 60 --interval 2 --platform carmaker-a:change-me --vin-prefix LA9 \
-   >"$WORK/sim-platform.log" 2>&1 & PIDS+=($!)
-$S --gbt32960 127.0.0.1:$GBT --vehicles 20 --interval 2 --edition 2025 --faults thermal \
-   --fault-after "${FAULT_AFTER:-45}" >"$WORK/sim-direct.log" 2>&1 & PIDS+=($!)
-$S --fleet-csv "$WORK/fleet.csv" --terminals 30 >/dev/null 2>&1
-"$BIN" fleet import "$WORK/fleet.csv" --data-dir "$WORK/data" >"$WORK/fleet-import.log" 2>&1
-$S --jt808 127.0.0.1:$JT --terminals 30 --interval 2 >"$WORK/sim-jt808.log" 2>&1 & PIDS+=($!)
-$S --tcec-operator "http://127.0.0.1:$HTTP/evcs/v1/" --stations 4 --tcec-interval 2 \
-   >"$WORK/sim-tcec.log" 2>&1 & PIDS+=($!)
-$S --ocpp "ws://127.0.0.1:$OCPP" --chargers 10 --meter-interval 2 --arrival-secs 5 \
-   >"$WORK/sim-ocpp.log" 2>&1 & PIDS+=($!)
 
 if [ -n "${STANDIN:-}" ]; then
   node "$ROOT/web/tests/static-server.mjs" "$ROOT/web/dist" "http://127.0.0.1:$HTTP" 0 >"$WORK/static.log" 2>&1 &
@@ -91,6 +50,8 @@ else
   }
 fi
 echo "dashboard: $URL/#token=$TOKEN   (haihe API: http://127.0.0.1:$HTTP, work dir $WORK)"
+# Traffic before the checks: vehicles online, chargers booted.
+sleep "${WARMUP:-8}"
 if [ -n "${KEEP:-}" ]; then
   KEEP_WORK=1; echo "KEEP=1: Ctrl-C to stop"; wait "${PIDS[0]}"; exit 0
 fi
