@@ -5,10 +5,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 for tool in node npm; do
   command -v "$tool" >/dev/null 2>&1 || {
-    echo "build-web.sh: '$tool' is missing: install Node.js 20 and npm (e.g. apt-get install nodejs npm) to build the dashboard" >&2
+    echo "build-web.sh: '$tool' is missing: install Node.js >= 20.19 with npm (Debian 12's nodejs package is too old) to build the dashboard" >&2
     exit 1
   }
 done
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || {
+  echo "build-web.sh: Node.js $(node --version) is too old for Vite 7: install Node.js >= 20.19" >&2
+  exit 1
+}
 cd "$ROOT/web"
 npm ci --no-audit --no-fund
 npx --no-install vite build

@@ -40,7 +40,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 section "Tests (cargo test --workspace)"
 cargo test --workspace
 
-section "Browser test (headless Chromium: the dashboard against haihe serve and simulators)"
+section "Browser test (headless Chromium: the dashboard against haihe demo)"
 cargo build -p app
 bash web/tests/run.sh
 

@@ -190,6 +190,17 @@ struct Gathered {
     sessions: Vec<model::ChargingSession>,
 }
 
+impl Gathered {
+    fn rows(&self) -> ChargingRows<'_> {
+        ChargingRows {
+            stations: &self.stations,
+            latest: &self.latest,
+            changes: &self.changes,
+            sessions: &self.sessions,
+        }
+    }
+}
+
 async fn gather(
     backend: &Shared,
     from: Timestamp,
@@ -253,13 +264,7 @@ pub(crate) async fn stats(
     };
     let ((from, to), f) = range_and_filter(&backend, &q, &principal)?;
     let g = gather(&backend, from, to, f).await?;
-    let rows = ChargingRows {
-        stations: &g.stations,
-        latest: &g.latest,
-        changes: &g.changes,
-        sessions: &g.sessions,
-    };
-    let groups = charging_stats(&rows, from, to, by);
+    let groups = charging_stats(&g.rows(), from, to, by);
     Ok(Json(json!({
         "from": from, "to": to, "by": by, "groups": groups,
     })))
@@ -282,13 +287,7 @@ pub(crate) async fn data_completeness(
     let stale_before =
         Timestamp::from_secs(now.as_secs() - i64::try_from(stale_after).unwrap_or(i64::MAX));
     let g = gather(&backend, from, to, f).await?;
-    let rows = ChargingRows {
-        stations: &g.stations,
-        latest: &g.latest,
-        changes: &g.changes,
-        sessions: &g.sessions,
-    };
-    let operators = completeness(&rows, from, to, stale_before);
+    let operators = completeness(&g.rows(), from, to, stale_before);
     Ok(Json(json!({
         "from": from, "to": to, "stale_before": stale_before, "operators": operators,
     })))

@@ -102,8 +102,7 @@ impl PlatformBackend {
             .into_iter()
             .filter(|r| {
                 let s = &r.station;
-                (scope.passes(&s.operator_id, &s.station_id)
-                    || f.org.is_some() && r.org == f.org && scope.operator.is_none())
+                scope.passes(&s.operator_id, &s.station_id)
                     && f.district
                         .as_ref()
                         .is_none_or(|d| s.district.as_ref() == Some(d))
